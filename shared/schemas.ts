@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import { LIMITS, MEDIA_PATHS, ROOM_CODE_PATTERN } from './constants';
+
+/** A six-digit room code, branded so a bare string can't be passed where a code is meant. */
+export const RoomCodeSchema = z.string().regex(ROOM_CODE_PATTERN).brand<'RoomCode'>();
+export type RoomCode = z.infer<typeof RoomCodeSchema>;
+
+/** A server-assigned client id (the Socket.IO socket id). */
+export const PeerIdSchema = z.string().min(1).max(LIMITS.maxPeerIdChars);
+export type PeerId = z.infer<typeof PeerIdSchema>;
+
+export const MediaPathSchema = z.enum(MEDIA_PATHS);
+
+export const IceServerSchema = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof IceServerSchema>;
+
+// ---- client → server -------------------------------------------------------------------
+
+export const CreateRoomSchema = z.strictObject({
+  /** Listed rooms appear on the home page; unlisted ones are reachable by code only. */
+  listed: z.boolean().optional(),
+  title: z.string().trim().max(LIMITS.maxTitleChars).optional(),
+});
+export type CreateRoomRequest = z.infer<typeof CreateRoomSchema>;
+
+export const ReclaimRoomSchema = z.strictObject({
+  roomId: RoomCodeSchema,
+  broadcasterToken: z.string().min(16).max(256),
+});
+export type ReclaimRoomRequest = z.infer<typeof ReclaimRoomSchema>;
+
+export const JoinRoomSchema = z.strictObject({ roomId: RoomCodeSchema });
+export type JoinRoomRequest = z.infer<typeof JoinRoomSchema>;
+
+export const LeaveRoomSchema = z.strictObject({}).optional();
+
+export const SessionDescriptionSchema = z.strictObject({
+  type: z.enum(['offer', 'answer', 'pranswer', 'rollback']),
+  sdp: z.string().max(LIMITS.maxSdpChars).optional(),
+});
+
+export const IceCandidateSchema = z.strictObject({
+  candidate: z.string().max(LIMITS.maxCandidateChars),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+/** Exactly one of `description` or `candidate`. `candidate: null` marks end-of-candidates. */
+export const SignalSchema = z
+  .strictObject({
+    to: PeerIdSchema,
+    description: SessionDescriptionSchema.optional(),
+    candidate: IceCandidateSchema.nullable().optional(),
+  })
+  .refine((s) => (s.description === undefined) !== (s.candidate === undefined), {
+    message: 'exactly one of description or candidate',
+  });
+export type SignalRequest = z.infer<typeof SignalSchema>;
+
+const finite = (max: number) => z.number().finite().min(0).max(max);
+
+/** What one RTCPeerConnection's getStats boils down to, in either direction. */
+export const PeerStatsDigestSchema = z.strictObject({
+  path: MediaPathSchema,
+  /** e.g. AV1, VP9, H264, VP8; empty until media flows. */
+  codec: z.string().max(LIMITS.maxCodecNameChars),
+  bitrateKbps: finite(1_000_000),
+  fps: finite(1000),
+  width: z.number().int().min(0).max(16384),
+  height: z.number().int().min(0).max(16384),
+  rttMs: finite(600_000).nullable(),
+  lossPct: finite(100).nullable(),
+  /** Local candidate type of the selected pair: host, srflx, prflx, relay. */
+  candidateType: z.string().max(16).nullable(),
+  /** Transport protocol of the selected pair (udp, tcp) and, for TURN, the relay protocol. */
+  protocol: z.string().max(8).nullable(),
+  /** outbound-rtp qualityLimitationReason, broadcaster side only. */
+  qualityLimitation: z.enum(['none', 'cpu', 'bandwidth', 'other']).nullable().optional(),
+});
+export type PeerStatsDigest = z.infer<typeof PeerStatsDigestSchema>;
+
+export const StatsReportSchema = z.discriminatedUnion('role', [
+  z.strictObject({
+    role: z.literal('viewer'),
+    inbound: PeerStatsDigestSchema,
+  }),
+  z.strictObject({
+    role: z.literal('broadcaster'),
+    totalUploadKbps: finite(10_000_000),
+    peers: z
+      .array(PeerStatsDigestSchema.extend({ viewerId: PeerIdSchema }))
+      .max(LIMITS.maxStatsPeers),
+  }),
+]);
+export type StatsReport = z.infer<typeof StatsReportSchema>;
+
+export const ChatSendSchema = z.strictObject({
+  text: z.string().trim().min(1).max(LIMITS.maxChatChars),
+});
+export type ChatSendRequest = z.infer<typeof ChatSendSchema>;
+
+// ---- server → client -------------------------------------------------------------------
+
+export const WelcomeSchema = z.object({
+  clientId: PeerIdSchema,
+  protocolVersion: z.number().int(),
+  iceServers: z.array(IceServerSchema),
+});
+export type Welcome = z.infer<typeof WelcomeSchema>;
+
+export const CreateRoomResultSchema = z.object({
+  roomId: RoomCodeSchema,
+  broadcasterToken: z.string(),
+  iceServers: z.array(IceServerSchema),
+  /** Viewers already in the room (non-empty only after a reclaim). */
+  viewers: z.array(PeerIdSchema),
+});
+export type CreateRoomResult = z.infer<typeof CreateRoomResultSchema>;
+
+export const JoinRoomResultSchema = z.object({
+  roomId: RoomCodeSchema,
+  broadcasterId: PeerIdSchema,
+  /** False while the broadcaster is within its reclaim grace period. */
+  broadcasterOnline: z.boolean(),
+  title: z.string(),
+  iceServers: z.array(IceServerSchema),
+});
+export type JoinRoomResult = z.infer<typeof JoinRoomResultSchema>;
+
+export const ViewerEventSchema = z.object({ viewerId: PeerIdSchema });
+export type ViewerEvent = z.infer<typeof ViewerEventSchema>;
+
+export const SignalMessageSchema = z.object({
+  from: PeerIdSchema,
+  description: SessionDescriptionSchema.optional(),
+  candidate: IceCandidateSchema.nullable().optional(),
+});
+export type SignalMessage = z.infer<typeof SignalMessageSchema>;
+
+export const ViewerSummarySchema = PeerStatsDigestSchema.extend({
+  viewerId: PeerIdSchema,
+  joinedAt: z.number(),
+});
+export type ViewerSummary = z.infer<typeof ViewerSummarySchema>;
+
+export const StatsSummarySchema = z.object({
+  roomId: RoomCodeSchema,
+  at: z.number(),
+  viewerCount: z.number().int().min(0),
+  /** Viewers per media path, e.g. { direct: 3, turn: 0, relay: 0, hls: 0 }. */
+  pathCounts: z.record(MediaPathSchema, z.number().int().min(0)),
+  broadcaster: z.object({
+    online: z.boolean(),
+    uploadKbps: z.number().min(0),
+  }),
+  viewers: z.array(ViewerSummarySchema),
+});
+export type StatsSummary = z.infer<typeof StatsSummarySchema>;
+
+export const ChatMessageSchema = z.object({
+  id: z.string(),
+  roomId: RoomCodeSchema,
+  from: PeerIdSchema,
+  role: z.enum(['broadcaster', 'viewer']),
+  /** Short display name derived by the server, e.g. "Host" or "Viewer 3f2a". */
+  name: z.string(),
+  text: z.string(),
+  at: z.number(),
+});
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+export const RoomClosedSchema = z.object({
+  roomId: RoomCodeSchema,
+  reason: z.enum(['broadcaster_left', 'grace_expired', 'closed_by_admin', 'server_shutdown']),
+});
+export type RoomClosed = z.infer<typeof RoomClosedSchema>;
+
+export const BroadcasterStatusSchema = z.object({
+  roomId: RoomCodeSchema,
+  broadcasterId: PeerIdSchema,
+  online: z.boolean(),
+});
+export type BroadcasterStatus = z.infer<typeof BroadcasterStatusSchema>;
+
+export const ListedRoomSchema = z.object({
+  roomId: RoomCodeSchema,
+  title: z.string(),
+  viewerCount: z.number().int().min(0),
+  startedAt: z.number(),
+});
+export type ListedRoom = z.infer<typeof ListedRoomSchema>;
