@@ -3,9 +3,6 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 export default defineConfig({
   plugins: [svelte()],
-  resolve: {
-    conditions: ['browser'],
-  },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
