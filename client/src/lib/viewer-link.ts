@@ -1,0 +1,97 @@
+import type { PeerStatsDigest, SignalMessage } from '../../../shared';
+import { createLogger } from './logger';
+import { PeerLink } from './peer-link';
+import type { SignallingClient } from './signalling-client';
+import { digestInboundStats, type StatsSnapshot } from './stats-digest';
+
+export interface ViewerLinkOptions {
+  signalling: Pick<SignallingClient, 'sendSignal'>;
+  broadcasterId: string;
+  iceServers: RTCIceServer[];
+  onStream: (stream: MediaStream) => void;
+  onStateChange?: (state: RTCPeerConnectionState) => void;
+  /** Test seam, passed through to the PeerLink. */
+  createPeerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
+}
+
+const log = createLogger('viewer');
+
+/**
+ * The viewer's side: a polite PeerLink that answers the broadcaster's offers and hands the
+ * received video+audio to `onStream` as one MediaStream.
+ */
+export class ViewerLink {
+  readonly #opts: ViewerLinkOptions;
+  readonly #link: PeerLink;
+  /** Latest track per kind; a renegotiation may replace one. */
+  readonly #tracks = new Map<string, MediaStreamTrack>();
+  #emitScheduled = false;
+  #snapshot: StatsSnapshot | null = null;
+  #closed = false;
+
+  constructor(opts: ViewerLinkOptions) {
+    this.#opts = opts;
+    this.#link = new PeerLink({
+      remoteId: opts.broadcasterId,
+      polite: true,
+      iceServers: opts.iceServers,
+      send: (signal) => opts.signalling.sendSignal(signal),
+      createPeerConnection: opts.createPeerConnection,
+      onTrack: (event) => this.#handleTrack(event.track),
+      onStateChange: (state) => opts.onStateChange?.(state),
+    });
+  }
+
+  get broadcasterId(): string {
+    return this.#opts.broadcasterId;
+  }
+
+  get connectionState(): RTCPeerConnectionState {
+    return this.#link.connectionState;
+  }
+
+  /** Applies a signal from the broadcaster; anything from anyone else is ignored. */
+  async handleSignal(msg: SignalMessage): Promise<void> {
+    if (this.#closed || msg.from !== this.#opts.broadcasterId) {
+      if (!this.#closed) log.debug('signal from a non-broadcaster ignored', msg.from);
+      return;
+    }
+    await this.#link.handleSignal(msg);
+  }
+
+  async collectStats(): Promise<PeerStatsDigest | null> {
+    if (this.#closed) return null;
+    try {
+      const report = await this.#link.getStats();
+      const { digest, snapshot } = digestInboundStats(
+        Array.from(report.values()) as Record<string, unknown>[],
+        this.#snapshot,
+        Date.now(),
+      );
+      this.#snapshot = snapshot;
+      return digest;
+    } catch (err) {
+      log.debug('getStats failed', err);
+      return null;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#link.close();
+    this.#tracks.clear();
+  }
+
+  #handleTrack(track: MediaStreamTrack): void {
+    this.#tracks.set(track.kind, track);
+    // Audio and video tracks arrive in the same task; hand them over together, once.
+    if (this.#emitScheduled) return;
+    this.#emitScheduled = true;
+    queueMicrotask(() => {
+      this.#emitScheduled = false;
+      if (this.#closed) return;
+      this.#opts.onStream(new MediaStream([...this.#tracks.values()]));
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import { Server } from 'socket.io';
+import { LIMITS, STATS_SUMMARY_INTERVAL_MS } from '../shared/index';
+import type { Config } from './config';
+import { createHttpApp } from './http-routes';
+import { iceServersFor } from './ice-servers';
+import { subsystemLogger, type Logger } from './logger';
+import { RoomRegistry, type Timers } from './room-registry';
+import { Signalling } from './signalling';
+import type { AppServer } from './socket-types';
+import { StatsAggregator } from './stats-aggregator';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  now?: () => number;
+  /** Grace-period timers; tests inject fakes so expiry is instant. */
+  timers?: Timers;
+}
+
+export interface App {
+  app: Express;
+  httpServer: HttpServer;
+  io: AppServer;
+  registry: RoomRegistry;
+  listen(port?: number, host?: string): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Wires the parts together; no side effects until `listen`. */
+export function createApp(deps: AppDeps): App {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const roomsLog = subsystemLogger(logger, 'rooms');
+
+  const registry = new RoomRegistry({
+    maxViewersPerRoom: config.rooms.maxViewersPerRoom,
+    maxRooms: config.rooms.maxRooms,
+    reclaimGraceMs: config.rooms.reclaimGraceMs,
+    now,
+    timers: deps.timers,
+    // `signalling` is created below; expiry can only fire after that.
+    onRoomExpired: (room) => signalling.handleRoomExpired(room),
+  });
+
+  const httpServer = createServer();
+  const io: AppServer = new Server(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: LIMITS.maxMessageBytes,
+    cors: { origin: false },
+  });
+
+  const app = createHttpApp({
+    config,
+    log: subsystemLogger(logger, 'http'),
+    registry,
+    clientCount: () => io.engine.clientsCount,
+    now,
+    startedAt: now(),
+    version: readVersion(),
+  });
+  // Socket.IO answers /socket.io/* itself before the request reaches Express.
+  httpServer.on('request', app);
+
+  const signalling = new Signalling({
+    io,
+    registry,
+    stats: new StatsAggregator({ now }),
+    iceServersFor: (clientId) => iceServersFor(config, clientId),
+    log: subsystemLogger(logger, 'signalling'),
+    now,
+  });
+  io.on('connection', (socket) => signalling.handleConnection(socket));
+
+  let summaryTimer: NodeJS.Timeout | undefined;
+
+  return {
+    app,
+    httpServer,
+    io,
+    registry,
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        httpServer.once('error', onError);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', onError);
+          // One timer for every room; unref'd so it never holds the process open.
+          summaryTimer = setInterval(
+            () => signalling.publishAllSummaries(),
+            STATS_SUMMARY_INTERVAL_MS,
+          );
+          summaryTimer.unref();
+          const address = httpServer.address() as AddressInfo;
+          roomsLog.debug({ port: address.port }, 'http server bound');
+          resolve({ port: address.port });
+        });
+      });
+    },
+    async close() {
+      if (summaryTimer) clearInterval(summaryTimer);
+      signalling.closeAllRooms();
+      await new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+        // Keep-alive HTTP connections would otherwise hold close() open.
+        httpServer.closeAllConnections?.();
+      });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type ErrorRequestHandler, type Express, type Response } from 'express';
+import { PROTOCOL_VERSION } from '../shared/index';
+import type { Config } from './config';
+import { iceServersFor } from './ice-servers';
+import type { Logger } from './logger';
+import type { RoomRegistry } from './room-registry';
+
+export interface HttpDeps {
+  config: Config;
+  log: Logger;
+  registry: RoomRegistry;
+  clientCount: () => number;
+  now: () => number;
+  startedAt: number;
+  version: string;
+}
+
+/** Optional rungs, reported by /healthz so operators and the UI see what is on and why not. */
+export function featureStatus(_config: Config) {
+  return {
+    turn: { enabled: false, reason: 'TURN_URLS not set' },
+    relay: { enabled: false, reason: 'not built yet' },
+    hls: { enabled: false, reason: 'not built yet' },
+  };
+}
+
+function sendJsonError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message } });
+}
+
+/** Paths the SPA history fallback must never answer. */
+const NON_SPA_PREFIX = /^\/(api|socket\.io|healthz)(\/|$)/;
+
+export function createHttpApp(deps: HttpDeps): Express {
+  const { config, registry, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', 'weak');
+
+  app.get('/healthz', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({
+      status: 'ok',
+      version: deps.version,
+      protocolVersion: PROTOCOL_VERSION,
+      uptimeS: Math.round((deps.now() - deps.startedAt) / 1000),
+      rooms: registry.roomCount,
+      clients: deps.clientCount(),
+      features: featureStatus(config),
+    });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '16kb' }));
+  api.get('/ice-servers', (_req, res) => {
+    // Anonymous callers get STUN only; per-client TURN credentials will go over the socket.
+    res.set('Cache-Control', 'no-store').json({ iceServers: iceServersFor(config, '') });
+  });
+  api.get('/rooms', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ rooms: registry.listedRooms() });
+  });
+  api.use((_req, res) => sendJsonError(res, 404, 'NOT_FOUND', 'No such API endpoint.'));
+  app.use('/api', api);
+
+  const clientDir = path.resolve(config.clientDir);
+  const indexHtml = path.join(clientDir, 'index.html');
+  app.use(
+    express.static(clientDir, {
+      index: false,
+      setHeaders: (res, filePath) => {
+        const isAsset = filePath.startsWith(path.join(clientDir, 'assets') + path.sep);
+        // Vite fingerprints /assets/*, so they never change; everything else revalidates.
+        res.setHeader(
+          'Cache-Control',
+          isAsset ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
+      },
+    }),
+  );
+
+  // History fallback: extension-less GET/HEAD navigations load the SPA (e.g. /watch/123456).
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (NON_SPA_PREFIX.test(req.path)) return next();
+    const lastSegment = req.path.split('/').pop() ?? '';
+    if (req.path.startsWith('/assets/') || lastSegment.includes('.')) return next();
+    if (!existsSync(indexHtml)) {
+      res.status(503).type('text/plain').send('client not built: run npm run build');
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(indexHtml, (err) => {
+      if (err && !res.headersSent) next(err);
+    });
+  });
+
+  app.use((_req, res) => sendJsonError(res, 404, 'NOT_FOUND', 'Not found.'));
+
+  const handleError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const status =
+      typeof err?.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+    if (status >= 500) log.error({ err }, 'http error');
+    else log.debug({ status, type: err?.type }, 'http client error');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendJsonError(
+      res,
+      status,
+      status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST',
+      status >= 500 ? 'Something went wrong on the server.' : 'The request was malformed.',
+    );
+  };
+  app.use(handleError);
+  return app;
+}

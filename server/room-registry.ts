@@ -1,0 +1,261 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ErrorCode, ListedRoom, RoomClosed, RoomCode } from '../shared/index';
+import { allocateRoomCode } from './room-code';
+
+export type RoomCloseReason = RoomClosed['reason'];
+
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setTimeout: (callback, ms) => {
+    const handle = setTimeout(callback, ms);
+    handle.unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface RoomRegistryOptions {
+  maxViewersPerRoom: number;
+  maxRooms: number;
+  reclaimGraceMs: number;
+  now?: () => number;
+  timers?: Timers;
+  /** Called when a room ends without anyone asking (its grace period ran out). */
+  onRoomExpired?: (room: RoomSnapshot, viewerIds: string[]) => void;
+  /** Override the code generator (tests). */
+  randomCode?: (max: number) => number;
+}
+
+export interface ViewerEntry {
+  joinedAt: number;
+}
+
+/** Read-only view of a room handed to callers. */
+export interface RoomSnapshot {
+  readonly id: RoomCode;
+  readonly title: string;
+  readonly listed: boolean;
+  readonly createdAt: number;
+  readonly broadcasterId: string;
+  readonly broadcasterOnline: boolean;
+  readonly viewers: ReadonlyMap<string, ViewerEntry>;
+}
+
+interface Room extends RoomSnapshot {
+  broadcasterId: string;
+  broadcasterOnline: boolean;
+  viewers: Map<string, ViewerEntry>;
+  /** sha256 of the token: the token itself is never kept. */
+  tokenDigest: Buffer;
+  graceTimer: unknown;
+}
+
+export type Membership = { room: RoomSnapshot; role: 'broadcaster' | 'viewer' };
+
+export type RegistryResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode };
+
+const ok = <T>(value: T): RegistryResult<T> => ({ ok: true, value });
+const fail = (code: ErrorCode): RegistryResult<never> => ({ ok: false, code });
+
+export type LeaveOutcome =
+  | { kind: 'viewer_left'; room: RoomSnapshot; viewerId: string }
+  | { kind: 'room_closed'; room: RoomSnapshot; viewerIds: string[] };
+
+const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+/**
+ * All room state, with no transport in it: callers pass peer ids and get typed results back.
+ * A peer is in at most one room, either as its broadcaster or as a viewer.
+ */
+export class RoomRegistry {
+  readonly #rooms = new Map<RoomCode, Room>();
+  /** peerId → room it belongs to. */
+  readonly #membership = new Map<string, RoomCode>();
+  readonly #options: RoomRegistryOptions;
+  readonly #now: () => number;
+  readonly #timers: Timers;
+
+  constructor(options: RoomRegistryOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#timers = options.timers ?? realTimers;
+  }
+
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  get peerCount(): number {
+    return this.#membership.size;
+  }
+
+  getRoom(roomId: RoomCode): RoomSnapshot | undefined {
+    return this.#rooms.get(roomId);
+  }
+
+  rooms(): IterableIterator<RoomSnapshot> {
+    return this.#rooms.values();
+  }
+
+  membershipOf(peerId: string): Membership | undefined {
+    const roomId = this.#membership.get(peerId);
+    const room = roomId === undefined ? undefined : this.#rooms.get(roomId);
+    if (!room) return undefined;
+    return { room, role: room.broadcasterId === peerId ? 'broadcaster' : 'viewer' };
+  }
+
+  createRoom(
+    broadcasterId: string,
+    options: { title?: string; listed?: boolean } = {},
+  ): RegistryResult<{ room: RoomSnapshot; broadcasterToken: string }> {
+    if (this.#membership.has(broadcasterId)) return fail('ALREADY_IN_ROOM');
+    if (this.#rooms.size >= this.#options.maxRooms) return fail('SERVER_BUSY');
+    const id = allocateRoomCode((code) => this.#rooms.has(code), 32, this.#options.randomCode);
+    if (id === null) return fail('SERVER_BUSY');
+    const broadcasterToken = randomBytes(32).toString('base64url');
+    const room: Room = {
+      id,
+      title: options.title ?? '',
+      listed: options.listed ?? false,
+      createdAt: this.#now(),
+      broadcasterId,
+      broadcasterOnline: true,
+      viewers: new Map(),
+      tokenDigest: digest(broadcasterToken),
+      graceTimer: undefined,
+    };
+    this.#rooms.set(id, room);
+    this.#membership.set(broadcasterId, id);
+    return ok({ room, broadcasterToken });
+  }
+
+  /** Joining the room you are already viewing is a no-op success. */
+  joinRoom(
+    roomId: RoomCode,
+    viewerId: string,
+  ): RegistryResult<{ room: RoomSnapshot; alreadyJoined: boolean }> {
+    const room = this.#rooms.get(roomId);
+    const current = this.#membership.get(viewerId);
+    if (current !== undefined) {
+      if (current === roomId && room && room.broadcasterId !== viewerId) {
+        return ok({ room, alreadyJoined: true });
+      }
+      return fail('ALREADY_IN_ROOM');
+    }
+    if (!room) return fail('ROOM_NOT_FOUND');
+    if (room.viewers.size >= this.#options.maxViewersPerRoom) return fail('ROOM_FULL');
+    room.viewers.set(viewerId, { joinedAt: this.#now() });
+    this.#membership.set(viewerId, roomId);
+    return ok({ room, alreadyJoined: false });
+  }
+
+  /** An explicit leave: a viewer leaves, or the broadcaster ends the room. */
+  leave(peerId: string): RegistryResult<LeaveOutcome> {
+    const membership = this.membershipOf(peerId);
+    if (!membership) return fail('NOT_IN_ROOM');
+    const room = this.#rooms.get(membership.room.id)!;
+    if (membership.role === 'broadcaster') {
+      return ok({ kind: 'room_closed', room, viewerIds: this.#close(room) });
+    }
+    room.viewers.delete(peerId);
+    this.#membership.delete(peerId);
+    return ok({ kind: 'viewer_left', room, viewerId: peerId });
+  }
+
+  /**
+   * The peer's connection is gone. Viewers leave; a broadcaster's room stays for the grace
+   * period (or closes at once when the grace period is zero).
+   */
+  disconnect(
+    peerId: string,
+  ): LeaveOutcome | { kind: 'broadcaster_offline'; room: RoomSnapshot } | undefined {
+    const membership = this.membershipOf(peerId);
+    if (!membership) return undefined;
+    const room = this.#rooms.get(membership.room.id)!;
+    if (membership.role === 'viewer') {
+      room.viewers.delete(peerId);
+      this.#membership.delete(peerId);
+      return { kind: 'viewer_left', room, viewerId: peerId };
+    }
+    if (this.#options.reclaimGraceMs <= 0) {
+      return { kind: 'room_closed', room, viewerIds: this.#close(room) };
+    }
+    room.broadcasterOnline = false;
+    this.#membership.delete(peerId);
+    room.graceTimer = this.#timers.setTimeout(() => {
+      room.graceTimer = undefined;
+      if (this.#rooms.get(room.id) !== room || room.broadcasterOnline) return;
+      const viewerIds = this.#close(room);
+      this.#options.onRoomExpired?.(room, viewerIds);
+    }, this.#options.reclaimGraceMs);
+    return { kind: 'broadcaster_offline', room };
+  }
+
+  /**
+   * A new connection takes the broadcaster seat back with the room's token. Also allowed while
+   * the old socket still looks online (it may not have timed out yet): the old one is unbound.
+   */
+  reclaimRoom(
+    roomId: RoomCode,
+    broadcasterToken: string,
+    newBroadcasterId: string,
+  ): RegistryResult<{ room: RoomSnapshot; previousBroadcasterId: string; wasOnline: boolean }> {
+    const room = this.#rooms.get(roomId);
+    if (!room) return fail('ROOM_NOT_FOUND');
+    if (!timingSafeEqual(digest(broadcasterToken), room.tokenDigest)) return fail('UNAUTHORIZED');
+    if (room.broadcasterId === newBroadcasterId && room.broadcasterOnline) {
+      return ok({ room, previousBroadcasterId: newBroadcasterId, wasOnline: true });
+    }
+    if (this.#membership.has(newBroadcasterId)) return fail('ALREADY_IN_ROOM');
+    const previousBroadcasterId = room.broadcasterId;
+    const wasOnline = room.broadcasterOnline;
+    if (wasOnline) this.#membership.delete(previousBroadcasterId);
+    if (room.graceTimer !== undefined) {
+      this.#timers.clearTimeout(room.graceTimer);
+      room.graceTimer = undefined;
+    }
+    room.broadcasterId = newBroadcasterId;
+    room.broadcasterOnline = true;
+    this.#membership.set(newBroadcasterId, room.id);
+    return ok({ room, previousBroadcasterId, wasOnline });
+  }
+
+  /** Ends a room for an outside reason (admin, shutdown). Returns the viewers it had. */
+  closeRoom(roomId: RoomCode): string[] {
+    const room = this.#rooms.get(roomId);
+    return room ? this.#close(room) : [];
+  }
+
+  /** Only rooms whose broadcaster chose "listed": a public list of codes would defeat them. */
+  listedRooms(): ListedRoom[] {
+    const listed: ListedRoom[] = [];
+    for (const room of this.#rooms.values()) {
+      if (!room.listed || !room.broadcasterOnline) continue;
+      listed.push({
+        roomId: room.id,
+        title: room.title,
+        viewerCount: room.viewers.size,
+        startedAt: room.createdAt,
+      });
+    }
+    return listed.sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  #close(room: Room): string[] {
+    if (room.graceTimer !== undefined) {
+      this.#timers.clearTimeout(room.graceTimer);
+      room.graceTimer = undefined;
+    }
+    const viewerIds = [...room.viewers.keys()];
+    for (const viewerId of viewerIds) this.#membership.delete(viewerId);
+    if (this.#membership.get(room.broadcasterId) === room.id) {
+      this.#membership.delete(room.broadcasterId);
+    }
+    this.#rooms.delete(room.id);
+    return viewerIds;
+  }
+}

@@ -1,0 +1,340 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ackError,
+  ackOk,
+  ChatSendSchema,
+  CreateRoomSchema,
+  JoinRoomSchema,
+  LeaveRoomSchema,
+  PROTOCOL_VERSION,
+  ReclaimRoomSchema,
+  SignalSchema,
+  StatsReportSchema,
+  type AckResult,
+  type ChatMessage,
+  type ChatSendRequest,
+  type CreateRoomRequest,
+  type CreateRoomResult,
+  type IceServer,
+  type JoinRoomRequest,
+  type JoinRoomResult,
+  type ReclaimRoomRequest,
+  type RoomCode,
+  type SignalMessage,
+  type SignalRequest,
+  type StatsReport,
+} from '../shared/index';
+import type { Logger } from './logger';
+import { createRateLimiters } from './rate-limit';
+import type { RoomRegistry, RoomSnapshot } from './room-registry';
+import { guardUnknownEvents, registerHandler, type HandlerContext } from './socket-handler';
+import { socketRoom, type AppServer, type AppSocket } from './socket-types';
+import type { StatsAggregator } from './stats-aggregator';
+
+export interface SignallingDeps {
+  io: AppServer;
+  registry: RoomRegistry;
+  stats: StatsAggregator;
+  /** ICE servers for a client; per-client so TURN credentials can be minted here later. */
+  iceServersFor: (clientId: string) => IceServer[];
+  log: Logger;
+  now: () => number;
+}
+
+/** Short display names: the id tail is enough to tell viewers apart in a chat. */
+function chatName(role: 'broadcaster' | 'viewer', peerId: string): string {
+  return role === 'broadcaster' ? 'Host' : `Viewer ${peerId.slice(-4)}`;
+}
+
+/**
+ * Socket.IO glue: turns events into registry calls and registry outcomes into emits.
+ * Room state lives in RoomRegistry; this class only routes.
+ */
+export class Signalling {
+  readonly #deps: SignallingDeps;
+
+  constructor(deps: SignallingDeps) {
+    this.#deps = deps;
+  }
+
+  handleConnection(socket: AppSocket): void {
+    const { log, now, iceServersFor } = this.#deps;
+    socket.data.connectedAt = now();
+    const ctx: HandlerContext = {
+      socket,
+      log: log.child({ peer: socket.id }),
+      limits: createRateLimiters(now),
+    };
+    guardUnknownEvents(ctx);
+    registerHandler(ctx, 'create_room', {
+      schema: CreateRoomSchema,
+      rateLimit: 'request',
+      handle: (p) => this.handleCreateRoom(ctx, p),
+    });
+    registerHandler(ctx, 'reclaim_room', {
+      schema: ReclaimRoomSchema,
+      rateLimit: 'request',
+      handle: (p) => this.handleReclaimRoom(ctx, p),
+    });
+    registerHandler(ctx, 'join_room', {
+      schema: JoinRoomSchema,
+      rateLimit: 'request',
+      handle: (p) => this.handleJoinRoom(ctx, p),
+    });
+    registerHandler(ctx, 'leave_room', {
+      schema: LeaveRoomSchema,
+      rateLimit: 'request',
+      handle: () => this.handleLeaveRoom(ctx),
+    });
+    registerHandler(ctx, 'signal', {
+      schema: SignalSchema,
+      rateLimit: 'media',
+      handle: (p) => this.handleSignal(ctx, p),
+    });
+    registerHandler(ctx, 'stats', {
+      schema: StatsReportSchema,
+      rateLimit: 'media',
+      handle: (p) => this.handleStats(ctx, p),
+    });
+    registerHandler(ctx, 'chat', {
+      schema: ChatSendSchema,
+      rateLimit: 'chat',
+      handle: (p) => this.handleChat(ctx, p),
+    });
+    socket.on('disconnect', (reason) => this.handleDisconnect(ctx, reason));
+    socket.emit('welcome', {
+      clientId: socket.id,
+      protocolVersion: PROTOCOL_VERSION,
+      iceServers: iceServersFor(socket.id),
+    });
+    ctx.log.debug('connected');
+  }
+
+  handleCreateRoom(ctx: HandlerContext, payload: CreateRoomRequest): AckResult<CreateRoomResult> {
+    const { socket } = ctx;
+    const result = this.#deps.registry.createRoom(socket.id, {
+      title: payload.title,
+      listed: payload.listed,
+    });
+    if (!result.ok) return ackError(result.code);
+    const { room, broadcasterToken } = result.value;
+    void socket.join(socketRoom(room.id));
+    ctx.log.info({ room: room.id, listed: room.listed }, 'room created');
+    return ackOk({
+      roomId: room.id,
+      broadcasterToken,
+      iceServers: this.#deps.iceServersFor(socket.id),
+      viewers: [],
+    });
+  }
+
+  handleReclaimRoom(ctx: HandlerContext, payload: ReclaimRoomRequest): AckResult<CreateRoomResult> {
+    const { socket } = ctx;
+    const { io, registry } = this.#deps;
+    const roomId = payload.roomId as RoomCode;
+    const result = registry.reclaimRoom(roomId, payload.broadcasterToken, socket.id);
+    if (!result.ok) {
+      ctx.log.info({ room: roomId, code: result.code }, 'reclaim refused');
+      return ackError(result.code);
+    }
+    const { room, previousBroadcasterId } = result.value;
+    if (previousBroadcasterId !== socket.id) {
+      // The old socket may still be connected (not timed out yet): unbind it.
+      io.sockets.sockets.get(previousBroadcasterId)?.leave(socketRoom(room.id));
+      void socket.join(socketRoom(room.id));
+      socket.to(socketRoom(room.id)).emit('broadcaster_status', {
+        roomId: room.id,
+        broadcasterId: socket.id,
+        online: true,
+      });
+      this.publishSummary(room.id);
+    }
+    ctx.log.info({ room: room.id, viewers: room.viewers.size }, 'room reclaimed');
+    return ackOk({
+      roomId: room.id,
+      broadcasterToken: payload.broadcasterToken,
+      iceServers: this.#deps.iceServersFor(socket.id),
+      viewers: [...room.viewers.keys()],
+    });
+  }
+
+  handleJoinRoom(ctx: HandlerContext, payload: JoinRoomRequest): AckResult<JoinRoomResult> {
+    const { socket } = ctx;
+    const { io, registry } = this.#deps;
+    const roomId = payload.roomId as RoomCode;
+    const result = registry.joinRoom(roomId, socket.id);
+    if (!result.ok) return ackError(result.code);
+    const { room, alreadyJoined } = result.value;
+    if (!alreadyJoined) {
+      void socket.join(socketRoom(room.id));
+      if (room.broadcasterOnline) {
+        io.to(room.broadcasterId).emit('viewer_joined', { viewerId: socket.id });
+      }
+      ctx.log.info({ room: room.id, viewers: room.viewers.size }, 'viewer joined');
+      this.publishSummary(room.id);
+    }
+    return ackOk({
+      roomId: room.id,
+      broadcasterId: room.broadcasterId,
+      broadcasterOnline: room.broadcasterOnline,
+      title: room.title,
+      iceServers: this.#deps.iceServersFor(socket.id),
+    });
+  }
+
+  handleLeaveRoom(ctx: HandlerContext): AckResult<null> {
+    const result = this.#deps.registry.leave(ctx.socket.id);
+    if (!result.ok) return ackError(result.code);
+    const outcome = result.value;
+    if (outcome.kind === 'viewer_left') {
+      void ctx.socket.leave(socketRoom(outcome.room.id));
+      this.#afterViewerLeft(outcome.room, outcome.viewerId);
+      ctx.log.info({ room: outcome.room.id }, 'viewer left');
+    } else {
+      this.#closeSocketRoom(outcome.room.id, 'broadcaster_left', ctx.socket.id);
+      ctx.log.info({ room: outcome.room.id }, 'room closed by broadcaster');
+    }
+    return ackOk(null);
+  }
+
+  /** Only broadcaster ↔ viewer of the same room; `from` is always the sender's socket id. */
+  handleSignal(ctx: HandlerContext, payload: SignalRequest): AckResult<null> {
+    const { socket } = ctx;
+    const membership = this.#deps.registry.membershipOf(socket.id);
+    if (!membership) return ackError('NOT_IN_ROOM');
+    const { room, role } = membership;
+    const reachable =
+      role === 'broadcaster'
+        ? room.viewers.has(payload.to)
+        : payload.to === room.broadcasterId && room.broadcasterOnline;
+    if (!reachable) return ackError('PEER_NOT_FOUND');
+    const message: SignalMessage = { from: socket.id };
+    if (payload.description !== undefined) message.description = payload.description;
+    if (payload.candidate !== undefined) message.candidate = payload.candidate;
+    this.#deps.io.to(payload.to).emit('signal', message);
+    ctx.log.debug(
+      { room: room.id, to: payload.to, kind: payload.description?.type ?? 'candidate' },
+      'signal',
+    );
+    return ackOk(null);
+  }
+
+  handleStats(ctx: HandlerContext, report: StatsReport): AckResult<null> {
+    const { registry, stats } = this.#deps;
+    const membership = registry.membershipOf(ctx.socket.id);
+    if (!membership) return ackError('NOT_IN_ROOM');
+    const { room, role } = membership;
+    if (report.role === 'viewer') {
+      if (role !== 'viewer')
+        return ackError('INVALID_PAYLOAD', 'The broadcaster reports as broadcaster.');
+      stats.recordViewerReport(room.id, ctx.socket.id, report.inbound);
+    } else {
+      if (role !== 'broadcaster') return ackError('NOT_BROADCASTER');
+      stats.recordBroadcasterReport(room.id, report.totalUploadKbps, report.peers, (id) =>
+        room.viewers.has(id),
+      );
+    }
+    return ackOk(null);
+  }
+
+  handleChat(ctx: HandlerContext, payload: ChatSendRequest): AckResult<ChatMessage> {
+    const membership = this.#deps.registry.membershipOf(ctx.socket.id);
+    if (!membership) return ackError('NOT_IN_ROOM');
+    const { room, role } = membership;
+    const message: ChatMessage = {
+      id: randomUUID(),
+      roomId: room.id,
+      from: ctx.socket.id,
+      role,
+      name: chatName(role, ctx.socket.id),
+      text: payload.text,
+      at: this.#deps.now(),
+    };
+    // The sender gets the broadcast too, so every client renders chat from one place.
+    this.#deps.io.to(socketRoom(room.id)).emit('chat', message);
+    return ackOk(message);
+  }
+
+  handleDisconnect(ctx: HandlerContext, reason: string): void {
+    try {
+      const outcome = this.#deps.registry.disconnect(ctx.socket.id);
+      ctx.log.debug({ reason }, 'disconnected');
+      if (!outcome) return;
+      const roomId = outcome.room.id;
+      if (outcome.kind === 'viewer_left') {
+        this.#afterViewerLeft(outcome.room, outcome.viewerId);
+        ctx.log.info({ room: roomId, reason }, 'viewer disconnected');
+      } else if (outcome.kind === 'broadcaster_offline') {
+        this.#deps.io.to(socketRoom(roomId)).emit('broadcaster_status', {
+          roomId,
+          broadcasterId: ctx.socket.id,
+          online: false,
+        });
+        this.publishSummary(roomId);
+        ctx.log.info({ room: roomId, reason }, 'broadcaster offline, grace period started');
+      } else {
+        this.#closeSocketRoom(roomId, 'broadcaster_left');
+        ctx.log.info({ room: roomId, reason }, 'room closed: broadcaster disconnected');
+      }
+    } catch (err) {
+      ctx.log.error({ err }, 'disconnect cleanup failed');
+    }
+  }
+
+  /** Registry callback: the grace period ran out without a reclaim. */
+  handleRoomExpired(room: RoomSnapshot): void {
+    this.#closeSocketRoom(room.id, 'grace_expired');
+    this.#deps.log.info({ room: room.id }, 'room closed: grace period expired');
+  }
+
+  /** Ends every room (server shutdown), telling its viewers why. */
+  closeAllRooms(): void {
+    const ids = [...this.#deps.registry.rooms()].map((room) => room.id);
+    for (const roomId of ids) {
+      this.#deps.registry.closeRoom(roomId);
+      this.#closeSocketRoom(roomId, 'server_shutdown');
+    }
+  }
+
+  publishSummary(roomId: RoomCode): void {
+    const room = this.#deps.registry.getRoom(roomId);
+    if (!room) return;
+    const viewers = [...room.viewers].map(([viewerId, v]) => ({ viewerId, joinedAt: v.joinedAt }));
+    const summary = this.#deps.stats.summarize({
+      roomId,
+      broadcasterOnline: room.broadcasterOnline,
+      viewers,
+    });
+    this.#deps.io.to(socketRoom(roomId)).emit('stats_summary', summary);
+  }
+
+  /** The periodic tick. Empty rooms are skipped: joins and leaves already publish at once. */
+  publishAllSummaries(): void {
+    for (const room of this.#deps.registry.rooms()) {
+      if (room.viewers.size > 0) this.publishSummary(room.id);
+    }
+  }
+
+  #afterViewerLeft(room: RoomSnapshot, viewerId: string): void {
+    this.#deps.stats.removeViewer(room.id, viewerId);
+    if (room.broadcasterOnline) {
+      this.#deps.io.to(room.broadcasterId).emit('viewer_left', { viewerId });
+    }
+    this.publishSummary(room.id);
+  }
+
+  #closeSocketRoom(
+    roomId: RoomCode,
+    reason: 'broadcaster_left' | 'grace_expired' | 'server_shutdown',
+    /** The broadcaster who ended it already knows. */
+    exceptPeer?: string,
+  ): void {
+    const { io, stats } = this.#deps;
+    const audience = exceptPeer
+      ? io.to(socketRoom(roomId)).except(exceptPeer)
+      : io.to(socketRoom(roomId));
+    audience.emit('room_closed', { roomId, reason });
+    io.in(socketRoom(roomId)).socketsLeave(socketRoom(roomId));
+    stats.removeRoom(roomId);
+  }
+}

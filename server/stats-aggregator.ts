@@ -1,0 +1,136 @@
+import {
+  MEDIA_PATHS,
+  type MediaPath,
+  type PeerStatsDigest,
+  type RoomCode,
+  type StatsSummary,
+  type ViewerSummary,
+} from '../shared/index';
+
+/** Reports older than this are ignored: the peer stopped reporting or left. */
+export const STATS_STALE_MS = 5000;
+
+interface Timed<T> {
+  at: number;
+  value: T;
+}
+
+interface RoomStats {
+  /** Each viewer's own inbound digest. */
+  viewerReports: Map<string, Timed<PeerStatsDigest>>;
+  /** The broadcaster's outbound digest per viewer. */
+  broadcasterPeers: Map<string, Timed<PeerStatsDigest>>;
+  broadcasterUpload: Timed<number> | undefined;
+}
+
+export interface SummaryInput {
+  roomId: RoomCode;
+  broadcasterOnline: boolean;
+  /** The room's actual viewers: reports about anyone else are ignored. */
+  viewers: Iterable<{ viewerId: string; joinedAt: number }>;
+}
+
+const EMPTY_DIGEST: PeerStatsDigest = {
+  path: 'direct',
+  codec: '',
+  bitrateKbps: 0,
+  fps: 0,
+  width: 0,
+  height: 0,
+  rttMs: null,
+  lossPct: null,
+  candidateType: null,
+  protocol: null,
+};
+
+/**
+ * Merges what each viewer says it receives with what the broadcaster says it sends. The
+ * viewer's own numbers win for what it sees (bitrate, fps, resolution, loss, codec, path);
+ * the broadcaster's fill gaps (RTT, quality limitation, or everything before the viewer reports).
+ */
+export class StatsAggregator {
+  readonly #rooms = new Map<RoomCode, RoomStats>();
+  readonly #now: () => number;
+  readonly #staleMs: number;
+
+  constructor(options: { now?: () => number; staleMs?: number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#staleMs = options.staleMs ?? STATS_STALE_MS;
+  }
+
+  recordViewerReport(roomId: RoomCode, viewerId: string, inbound: PeerStatsDigest): void {
+    this.#room(roomId).viewerReports.set(viewerId, { at: this.#now(), value: inbound });
+  }
+
+  recordBroadcasterReport(
+    roomId: RoomCode,
+    totalUploadKbps: number,
+    peers: ReadonlyArray<PeerStatsDigest & { viewerId: string }>,
+    isViewer: (viewerId: string) => boolean,
+  ): void {
+    const room = this.#room(roomId);
+    const at = this.#now();
+    room.broadcasterUpload = { at, value: totalUploadKbps };
+    for (const { viewerId, ...digest } of peers) {
+      // Only real members: a broadcaster can't grow the map with made-up ids.
+      if (isViewer(viewerId)) room.broadcasterPeers.set(viewerId, { at, value: digest });
+    }
+  }
+
+  removeViewer(roomId: RoomCode, viewerId: string): void {
+    const room = this.#rooms.get(roomId);
+    room?.viewerReports.delete(viewerId);
+    room?.broadcasterPeers.delete(viewerId);
+  }
+
+  removeRoom(roomId: RoomCode): void {
+    this.#rooms.delete(roomId);
+  }
+
+  summarize(input: SummaryInput): StatsSummary {
+    const now = this.#now();
+    const room = this.#rooms.get(input.roomId);
+    const fresh = <T>(entry: Timed<T> | undefined): T | undefined =>
+      entry && now - entry.at <= this.#staleMs ? entry.value : undefined;
+
+    const pathCounts = Object.fromEntries(MEDIA_PATHS.map((p) => [p, 0])) as Record<
+      MediaPath,
+      number
+    >;
+    const viewers: ViewerSummary[] = [];
+    for (const { viewerId, joinedAt } of input.viewers) {
+      const own = fresh(room?.viewerReports.get(viewerId));
+      const sent = fresh(room?.broadcasterPeers.get(viewerId));
+      const base = own ?? sent;
+      // A viewer with no stats yet is listed but not counted on any path.
+      if (base) pathCounts[base.path] += 1;
+      const merged: PeerStatsDigest = { ...EMPTY_DIGEST, ...base };
+      merged.rttMs = own?.rttMs ?? sent?.rttMs ?? null;
+      merged.lossPct = own?.lossPct ?? sent?.lossPct ?? null;
+      merged.qualityLimitation = sent?.qualityLimitation ?? null;
+      viewers.push({ ...merged, viewerId, joinedAt });
+    }
+    const upload = input.broadcasterOnline ? fresh(room?.broadcasterUpload) : undefined;
+    return {
+      roomId: input.roomId,
+      at: now,
+      viewerCount: viewers.length,
+      pathCounts,
+      broadcaster: { online: input.broadcasterOnline, uploadKbps: upload ?? 0 },
+      viewers,
+    };
+  }
+
+  #room(roomId: RoomCode): RoomStats {
+    let room = this.#rooms.get(roomId);
+    if (!room) {
+      room = {
+        viewerReports: new Map(),
+        broadcasterPeers: new Map(),
+        broadcasterUpload: undefined,
+      };
+      this.#rooms.set(roomId, room);
+    }
+    return room;
+  }
+}

@@ -1,0 +1,323 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CreateRoomResult, QualityPreset, StatsSummary } from '../../shared/index';
+import type { BroadcastMeshOptions } from '../../client/src/lib/broadcast-mesh';
+import {
+  BroadcastSession,
+  CHAT_LOG_LIMIT,
+  RECLAIM_STORAGE_KEY,
+  UPLOAD_HISTORY_LIMIT,
+  codecOrderFor,
+  type MediaPort,
+} from '../../client/src/state/broadcast-session.svelte';
+import type { MeshPort } from '../../client/src/state/ports';
+import { FakeSignalling, FakeStream, flush } from './ui-fakes';
+
+class FakeMesh {
+  streams: unknown[] = [];
+  qualities: Array<[QualityPreset, string | undefined]> = [];
+  codecOrders: unknown[] = [];
+  added: string[] = [];
+  removed: string[] = [];
+  signals: unknown[] = [];
+  closed = false;
+  uploadKbps = 1200;
+  constructor(readonly opts: BroadcastMeshOptions) {}
+  async setStream(s: MediaStream) {
+    this.streams.push(s);
+  }
+  async setQuality(q: QualityPreset, kind?: 'camera' | 'screen') {
+    this.qualities.push([q, kind]);
+  }
+  setCodecOrder(order: readonly string[]) {
+    this.codecOrders.push(order);
+  }
+  addViewer(id: string) {
+    this.added.push(id);
+  }
+  removeViewer(id: string) {
+    this.removed.push(id);
+  }
+  async handleSignal(msg: unknown) {
+    this.signals.push(msg);
+  }
+  async collectStats() {
+    return { totalUploadKbps: this.uploadKbps, peers: [] };
+  }
+  close() {
+    this.closed = true;
+  }
+}
+
+class MemoryStorage {
+  map = new Map<string, string>();
+  getItem(k: string) {
+    return this.map.get(k) ?? null;
+  }
+  setItem(k: string, v: string) {
+    this.map.set(k, v);
+  }
+  removeItem(k: string) {
+    this.map.delete(k);
+  }
+}
+
+function fakeMedia() {
+  const captured: FakeStream[] = [];
+  const stopped: unknown[] = [];
+  const applied: Array<[unknown, QualityPreset]> = [];
+  const media: MediaPort = {
+    listMediaDevices: async () => ({
+      cameras: [{ deviceId: 'cam-1', label: 'Cam', kind: 'videoinput' } as MediaDeviceInfo],
+      microphones: [{ deviceId: 'mic-1', label: 'Mic', kind: 'audioinput' } as MediaDeviceInfo],
+    }),
+    captureCamera: async () => {
+      const s = new FakeStream(`camera-${captured.length}`);
+      captured.push(s);
+      return s as unknown as MediaStream;
+    },
+    captureScreen: async () => {
+      const s = new FakeStream(`screen-${captured.length}`);
+      captured.push(s);
+      return s as unknown as MediaStream;
+    },
+    applyQualityToTrack: async (track, quality) => {
+      applied.push([track, quality]);
+    },
+    stopStream: (s) => {
+      if (s) stopped.push(s);
+    },
+    isScreenCaptureSupported: () => true,
+  };
+  return { media, captured, stopped, applied };
+}
+
+const ROOM: CreateRoomResult = {
+  roomId: '123456' as CreateRoomResult['roomId'],
+  broadcasterToken: 'token-abcdefghijklmnop',
+  iceServers: [{ urls: 'stun:example.org' }],
+  viewers: [],
+};
+
+describe('BroadcastSession', () => {
+  let signalling: FakeSignalling;
+  let meshes: FakeMesh[];
+  let storage: MemoryStorage;
+  let m: ReturnType<typeof fakeMedia>;
+  let session: BroadcastSession;
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    signalling = new FakeSignalling();
+    signalling.responders.create_room = () => ({ ok: true, data: ROOM });
+    meshes = [];
+    storage = new MemoryStorage();
+    m = fakeMedia();
+    session = new BroadcastSession({
+      signalling: signalling.asPort(),
+      media: m.media,
+      storage,
+      createMesh: (opts) => {
+        const mesh = new FakeMesh(opts);
+        meshes.push(mesh);
+        return mesh as unknown as MeshPort;
+      },
+    });
+  });
+
+  afterEach(() => {
+    session.destroy();
+    vi.useRealTimers();
+  });
+
+  async function goLive() {
+    await session.init();
+    await session.goLive();
+    return meshes.at(-1)!;
+  }
+
+  it('opens a camera preview and lists devices on init', async () => {
+    await session.init();
+    expect(session.phase).toBe('setup');
+    expect(session.previewStream).toBe(m.captured[0]);
+    expect(session.cameras.map((c) => c.deviceId)).toEqual(['cam-1']);
+    expect(session.connection).toBe('connected');
+    expect(session.cameraId).toBe('video-dev');
+  });
+
+  it('goes live: create_room with options, a mesh with the stream, token saved', async () => {
+    session.listed = true;
+    session.title = '  My show ';
+    session.setCodecChoice('H264');
+    const mesh = await goLive();
+    expect(signalling.requestsOf('create_room')).toEqual([{ listed: true, title: 'My show' }]);
+    expect(session.phase).toBe('live');
+    expect(session.roomId).toBe('123456');
+    expect(mesh.opts.codecOrder).toEqual(['H264', 'AV1', 'VP9', 'VP8']);
+    expect(mesh.opts.iceServers).toEqual(ROOM.iceServers);
+    expect(mesh.streams).toEqual([session.previewStream]);
+    expect(JSON.parse(storage.getItem(RECLAIM_STORAGE_KEY)!)).toEqual({
+      roomId: '123456',
+      broadcasterToken: ROOM.broadcasterToken,
+    });
+  });
+
+  it('shows the error and stays in setup when create_room fails', async () => {
+    signalling.responders.create_room = () => ({
+      ok: false,
+      error: { code: 'RATE_LIMITED', message: 'slow down' },
+    });
+    await session.init();
+    await session.goLive();
+    expect(session.phase).toBe('setup');
+    expect(session.error).toEqual({ key: 'error.RATE_LIMITED' });
+    expect(meshes).toHaveLength(0);
+  });
+
+  it('routes viewer events, signals, stats summaries and chat', async () => {
+    const mesh = await goLive();
+    signalling.emit('viewer_joined', { viewerId: 'v1' });
+    signalling.emit('viewer_left', { viewerId: 'v1' });
+    signalling.emit('signal', { from: 'v2', candidate: null });
+    expect(mesh.added).toEqual(['v1']);
+    expect(mesh.removed).toEqual(['v1']);
+    expect(mesh.signals).toEqual([{ from: 'v2', candidate: null }]);
+
+    const summary = {
+      roomId: '123456',
+      at: 1,
+      viewerCount: 3,
+      pathCounts: { direct: 3 },
+      broadcaster: { online: true, uploadKbps: 10 },
+      viewers: [],
+    } as unknown as StatsSummary;
+    signalling.emit('stats_summary', summary);
+    signalling.emit('stats_summary', { ...summary, roomId: '999999', viewerCount: 9 } as StatsSummary);
+    expect(session.viewerCount).toBe(3);
+
+    for (let i = 0; i < CHAT_LOG_LIMIT + 5; i++) {
+      signalling.emit('chat', {
+        id: String(i),
+        roomId: '123456',
+        from: 'v1',
+        role: 'viewer',
+        name: 'Viewer',
+        text: `m${i}`,
+        at: i,
+      } as never);
+    }
+    expect(session.chat).toHaveLength(CHAT_LOG_LIMIT);
+    expect(session.chat[0]!.text).toBe('m5');
+  });
+
+  it('reports stats every second and keeps a bounded upload history', async () => {
+    const mesh = await goLive();
+    for (let i = 0; i < UPLOAD_HISTORY_LIMIT + 3; i++) {
+      mesh.uploadKbps = i;
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(signalling.stats.length).toBe(UPLOAD_HISTORY_LIMIT + 3);
+    expect(signalling.stats[0]).toEqual({ role: 'broadcaster', totalUploadKbps: 0, peers: [] });
+    expect(session.uploadHistory).toHaveLength(UPLOAD_HISTORY_LIMIT);
+    expect(session.uploadKbps).toBe(UPLOAD_HISTORY_LIMIT + 2);
+  });
+
+  it('changes quality and source while live without a new mesh', async () => {
+    const mesh = await goLive();
+    const first = session.previewStream;
+    await session.setQuality('480p30');
+    expect(m.applied).toEqual([[first!.getVideoTracks()[0], '480p30']]);
+    expect(mesh.qualities.at(-1)).toEqual(['480p30', 'camera']);
+
+    await session.setSource('screen');
+    expect(session.source).toBe('screen');
+    expect(mesh.streams).toEqual([first, session.previewStream]);
+    expect(mesh.qualities.at(-1)).toEqual(['480p30', 'screen']);
+    expect(m.stopped).toContain(first);
+    expect(meshes).toHaveLength(1);
+    expect(mesh.closed).toBe(false);
+  });
+
+  it('mutes the microphone track without recapturing', async () => {
+    await session.init();
+    session.toggleMic();
+    expect(session.micEnabled).toBe(false);
+    expect(session.previewStream!.getAudioTracks()[0]!.enabled).toBe(false);
+    expect(m.captured).toHaveLength(1);
+  });
+
+  it('reclaims the room with its token after the socket reconnects', async () => {
+    signalling.responders.reclaim_room = () => ({
+      ok: true,
+      data: { ...ROOM, viewers: ['v1', 'v2'] },
+    });
+    const oldMesh = await goLive();
+    signalling.setState('reconnecting');
+    expect(session.phase).toBe('reconnecting');
+    signalling.setState('connected');
+    signalling.welcome('client-2');
+    await flush(20);
+    expect(signalling.requestsOf('reclaim_room')).toEqual([
+      { roomId: '123456', broadcasterToken: ROOM.broadcasterToken },
+    ]);
+    expect(oldMesh.closed).toBe(true);
+    const newMesh = meshes.at(-1)!;
+    expect(newMesh).not.toBe(oldMesh);
+    expect(newMesh.added).toEqual(['v1', 'v2']);
+    expect(session.phase).toBe('live');
+    expect(session.viewerCount).toBe(2);
+  });
+
+  it('ends the broadcast when the reclaim is refused', async () => {
+    signalling.responders.reclaim_room = () => ({
+      ok: false,
+      error: { code: 'ROOM_NOT_FOUND', message: 'gone' },
+    });
+    await goLive();
+    signalling.setState('reconnecting');
+    signalling.setState('connected');
+    signalling.welcome('client-2');
+    await flush(20);
+    expect(session.phase).toBe('ended');
+    expect(session.error).toEqual({ key: 'error.reclaim' });
+    expect(storage.getItem(RECLAIM_STORAGE_KEY)).toBeNull();
+  });
+
+  it('resumes a broadcast saved by this tab before a reload', async () => {
+    storage.setItem(
+      RECLAIM_STORAGE_KEY,
+      JSON.stringify({ roomId: '123456', broadcasterToken: ROOM.broadcasterToken }),
+    );
+    signalling.responders.reclaim_room = () => ({ ok: true, data: ROOM });
+    await session.init();
+    expect(signalling.requestsOf('reclaim_room')).toHaveLength(1);
+    expect(session.phase).toBe('live');
+  });
+
+  it('stops: leave_room, mesh closed, token forgotten', async () => {
+    const mesh = await goLive();
+    await session.stop();
+    expect(signalling.requestsOf('leave_room')).toHaveLength(1);
+    expect(mesh.closed).toBe(true);
+    expect(session.phase).toBe('ended');
+    expect(storage.getItem(RECLAIM_STORAGE_KEY)).toBeNull();
+    const sent = signalling.stats.length;
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(signalling.stats.length).toBe(sent);
+  });
+
+  it('destroy releases the camera and every listener', async () => {
+    await goLive();
+    const stream = session.previewStream;
+    session.destroy();
+    expect(m.stopped).toContain(stream);
+    expect(signalling.listenerCount()).toBe(0);
+    expect(signalling.requestsOf('leave_room')).toHaveLength(1);
+  });
+});
+
+describe('codecOrderFor', () => {
+  it('keeps the default order for auto and moves a chosen codec first', () => {
+    expect(codecOrderFor('auto')).toEqual(['AV1', 'VP9', 'H264', 'VP8']);
+    expect(codecOrderFor('VP8')).toEqual(['VP8', 'AV1', 'VP9', 'H264']);
+  });
+});
