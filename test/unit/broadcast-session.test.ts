@@ -191,7 +191,11 @@ describe('BroadcastSession', () => {
       viewers: [],
     } as unknown as StatsSummary;
     signalling.emit('stats_summary', summary);
-    signalling.emit('stats_summary', { ...summary, roomId: '999999', viewerCount: 9 } as StatsSummary);
+    signalling.emit('stats_summary', {
+      ...summary,
+      roomId: '999999',
+      viewerCount: 9,
+    } as StatsSummary);
     expect(session.viewerCount).toBe(3);
 
     for (let i = 0; i < CHAT_LOG_LIMIT + 5; i++) {

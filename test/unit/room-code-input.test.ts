@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  normalizePastedRoomCode,
-  parseRoomCode,
-} from '../../client/src/state/room-code-input';
+import { normalizePastedRoomCode, parseRoomCode } from '../../client/src/state/room-code-input';
 
 describe('parseRoomCode', () => {
   it.each([

@@ -1,6 +1,10 @@
 /** Fakes for the client lib, shared by the session state-machine tests. */
 import type { ServerToClientEvents, Welcome } from '../../shared/index';
-import type { ConnectionState, RequestEvent, RequestResult } from '../../client/src/lib/signalling-client';
+import type {
+  ConnectionState,
+  RequestEvent,
+  RequestResult,
+} from '../../client/src/lib/signalling-client';
 import type { SignallingPort } from '../../client/src/state/ports';
 
 type Handler = (payload: never) => void;
@@ -48,7 +52,10 @@ export class FakeSignalling {
     return () => set.delete(handler as unknown as Handler);
   }
 
-  emit<E extends keyof ServerToClientEvents>(event: E, payload: Parameters<ServerToClientEvents[E]>[0]) {
+  emit<E extends keyof ServerToClientEvents>(
+    event: E,
+    payload: Parameters<ServerToClientEvents[E]>[0],
+  ) {
     for (const h of this.#handlers.get(event) ?? []) h(payload as never);
   }
 

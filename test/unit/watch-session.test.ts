@@ -133,11 +133,19 @@ describe('WatchSession', () => {
   it('opens a fresh link when a reclaimed room announces a new broadcaster id', async () => {
     await session.start('123456');
     links[0]!.opts.onStream(new FakeStream('a') as unknown as MediaStream);
-    signalling.emit('broadcaster_status', { roomId: '123456', broadcasterId: 'b1', online: false } as never);
+    signalling.emit('broadcaster_status', {
+      roomId: '123456',
+      broadcasterId: 'b1',
+      online: false,
+    } as never);
     expect(session.broadcasterOnline).toBe(false);
     expect(links[0]!.closed).toBe(false);
 
-    signalling.emit('broadcaster_status', { roomId: '123456', broadcasterId: 'b2', online: true } as never);
+    signalling.emit('broadcaster_status', {
+      roomId: '123456',
+      broadcasterId: 'b2',
+      online: true,
+    } as never);
     expect(links[0]!.closed).toBe(true);
     expect(links[1]!.opts.broadcasterId).toBe('b2');
     expect(session.state).toBe('connecting');

@@ -1,0 +1,432 @@
+import {
+  DEFAULT_CODEC_ORDER,
+  DEFAULT_QUALITY,
+  type ChatMessage,
+  type CreateRoomResult,
+  type QualityPreset,
+  type RoomCode,
+  type StatsSummary,
+  type VideoCodecName,
+  type ViewerSummary,
+} from '../../../shared/index';
+import { BroadcastMesh } from '../lib/broadcast-mesh';
+import * as mediaCapture from '../lib/media-capture';
+import { createLogger } from '../lib/logger';
+import type { ConnectionState } from '../lib/signalling-client';
+import {
+  errorFromCode,
+  pushBounded,
+  type CreateMesh,
+  type MeshPort,
+  type SessionStoragePort,
+  type SignallingPort,
+  type UiError,
+} from './ports';
+
+export type BroadcastPhase = 'setup' | 'starting' | 'live' | 'reconnecting' | 'ended';
+export type SourceKind = 'camera' | 'screen';
+export type CodecChoice = 'auto' | VideoCodecName;
+
+export type MediaPort = Pick<
+  typeof mediaCapture,
+  | 'listMediaDevices'
+  | 'captureCamera'
+  | 'captureScreen'
+  | 'applyQualityToTrack'
+  | 'stopStream'
+  | 'isScreenCaptureSupported'
+>;
+
+export interface BroadcastSessionDeps {
+  signalling: SignallingPort;
+  media?: MediaPort;
+  createMesh?: CreateMesh;
+  /** Where the reclaim token lives; survives a reload of this tab only. */
+  storage?: SessionStoragePort | null;
+  statsIntervalMs?: number;
+}
+
+export const CHAT_LOG_LIMIT = 200;
+/** One sample per second: two minutes of upload history for the sparkline. */
+export const UPLOAD_HISTORY_LIMIT = 120;
+export const RECLAIM_STORAGE_KEY = 'roomcast:broadcast';
+
+interface SavedBroadcast {
+  roomId: RoomCode;
+  broadcasterToken: string;
+}
+
+const log = createLogger('broadcast-session');
+
+/** The chosen codec goes first; the rest keep the default order. */
+export function codecOrderFor(choice: CodecChoice): VideoCodecName[] {
+  if (choice === 'auto') return [...DEFAULT_CODEC_ORDER];
+  return [choice, ...DEFAULT_CODEC_ORDER.filter((c) => c !== choice)];
+}
+
+/** Everything the /broadcast page shows and does: capture, go live, the mesh, stats and chat. */
+export class BroadcastSession {
+  phase = $state<BroadcastPhase>('setup');
+  connection = $state<ConnectionState>('disconnected');
+  cameras = $state.raw<MediaDeviceInfo[]>([]);
+  microphones = $state.raw<MediaDeviceInfo[]>([]);
+  cameraId = $state<string | undefined>(undefined);
+  microphoneId = $state<string | undefined>(undefined);
+  source = $state<SourceKind>('camera');
+  micEnabled = $state(true);
+  quality = $state<QualityPreset>(DEFAULT_QUALITY);
+  codecChoice = $state<CodecChoice>('auto');
+  listed = $state(false);
+  title = $state('');
+  previewStream = $state.raw<MediaStream | null>(null);
+  roomId = $state<RoomCode | null>(null);
+  viewerCount = $state(0);
+  viewers = $state.raw<ViewerSummary[]>([]);
+  uploadHistory = $state.raw<number[]>([]);
+  chat = $state.raw<ChatMessage[]>([]);
+  error = $state<UiError | null>(null);
+  busy = $state(false);
+
+  codecOrder = $derived(codecOrderFor(this.codecChoice));
+  uploadKbps = $derived(this.uploadHistory.at(-1) ?? 0);
+
+  readonly screenSupported: boolean;
+  readonly #signalling: SignallingPort;
+  readonly #media: MediaPort;
+  readonly #createMesh: CreateMesh;
+  readonly #storage: SessionStoragePort | null;
+  readonly #statsIntervalMs: number;
+  #mesh: MeshPort | null = null;
+  #token: string | null = null;
+  /** The socket id the room is bound to; a welcome with another id means we must reclaim. */
+  #liveClientId: string | null = null;
+  #statsTimer: ReturnType<typeof setInterval> | null = null;
+  #unsubscribers: Array<() => void> = [];
+  #captureSeq = 0;
+  #destroyed = false;
+
+  constructor(deps: BroadcastSessionDeps) {
+    this.#signalling = deps.signalling;
+    this.#media = deps.media ?? mediaCapture;
+    this.#createMesh = deps.createMesh ?? ((opts) => new BroadcastMesh(opts));
+    this.#storage = deps.storage ?? null;
+    this.#statsIntervalMs = deps.statsIntervalMs ?? 1000;
+    this.screenSupported = this.#media.isScreenCaptureSupported();
+  }
+
+  get isLive(): boolean {
+    return this.phase === 'live' || this.phase === 'reconnecting';
+  }
+
+  /** Connects, opens the camera preview, and resumes a broadcast this tab was running. */
+  async init(): Promise<void> {
+    const s = this.#signalling;
+    this.#unsubscribers.push(
+      s.onStateChange((state) => this.handleConnectionState(state)),
+      s.onWelcome((welcome) => void this.handleWelcome(welcome.clientId)),
+      s.on('viewer_joined', ({ viewerId }) => this.#mesh?.addViewer(viewerId)),
+      s.on('viewer_left', ({ viewerId }) => this.#mesh?.removeViewer(viewerId)),
+      s.on('signal', (msg) => void this.#mesh?.handleSignal(msg)),
+      s.on('stats_summary', (summary) => this.handleStatsSummary(summary)),
+      s.on('chat', (message) => this.handleChat(message)),
+    );
+    this.connection = s.connectionState;
+    const connected = s.connect().then(
+      () => true,
+      () => false,
+    );
+    await this.startPreview();
+    if (!(await connected)) {
+      if (!this.#destroyed) this.error = { key: 'error.connect' };
+      return;
+    }
+    const saved = this.#readSaved();
+    if (saved && this.phase === 'setup') await this.#reclaim(saved);
+  }
+
+  async refreshDevices(): Promise<void> {
+    try {
+      const { cameras, microphones } = await this.#media.listMediaDevices();
+      this.cameras = cameras;
+      this.microphones = microphones;
+    } catch (err) {
+      log.warn('device list failed', err);
+    }
+  }
+
+  /** (Re)captures the current source; while live the mesh swaps tracks without renegotiating. */
+  async startPreview(): Promise<void> {
+    const seq = ++this.#captureSeq;
+    this.busy = true;
+    try {
+      const stream =
+        this.source === 'screen'
+          ? await this.#media.captureScreen({ quality: this.quality, withAudio: true })
+          : await this.#media.captureCamera({
+              quality: this.quality,
+              cameraId: this.cameraId,
+              microphoneId: this.microphoneId,
+              micEnabled: true,
+            });
+      // A newer capture or a teardown superseded this one.
+      if (seq !== this.#captureSeq || this.#destroyed) {
+        this.#media.stopStream(stream);
+        return;
+      }
+      for (const track of stream.getAudioTracks()) track.enabled = this.micEnabled;
+      const previous = this.previewStream;
+      this.previewStream = stream;
+      this.error = null;
+      if (this.#mesh) {
+        await this.#mesh.setStream(stream);
+        await this.#mesh.setQuality(this.quality, this.source);
+      }
+      if (previous && previous !== stream) this.#media.stopStream(previous);
+      await this.refreshDevices();
+      this.#rememberActiveDevices(stream);
+    } catch (err) {
+      if (seq === this.#captureSeq) this.error = { key: 'error.media', detail: describe(err) };
+    } finally {
+      if (seq === this.#captureSeq) this.busy = false;
+    }
+  }
+
+  async setSource(source: SourceKind): Promise<void> {
+    if (source === this.source && this.previewStream) return;
+    if (source === 'screen' && !this.screenSupported) return;
+    const before = this.source;
+    this.source = source;
+    await this.startPreview();
+    // Screen picker dismissed: stay on the old source rather than going dark.
+    if (this.error && source === 'screen' && before === 'camera' && this.previewStream) {
+      this.source = before;
+    }
+  }
+
+  async selectCamera(deviceId: string): Promise<void> {
+    this.cameraId = deviceId;
+    if (this.source === 'camera') await this.startPreview();
+  }
+
+  async selectMicrophone(deviceId: string): Promise<void> {
+    this.microphoneId = deviceId;
+    if (this.source === 'camera') await this.startPreview();
+  }
+
+  toggleMic(): void {
+    this.micEnabled = !this.micEnabled;
+    for (const track of this.previewStream?.getAudioTracks() ?? []) track.enabled = this.micEnabled;
+  }
+
+  async setQuality(quality: QualityPreset): Promise<void> {
+    this.quality = quality;
+    const track = this.previewStream?.getVideoTracks()[0];
+    try {
+      if (track) await this.#media.applyQualityToTrack(track, quality);
+      await this.#mesh?.setQuality(quality, this.source);
+    } catch (err) {
+      log.warn('quality change failed', err);
+    }
+  }
+
+  setCodecChoice(choice: CodecChoice): void {
+    this.codecChoice = choice;
+    this.#mesh?.setCodecOrder(codecOrderFor(choice));
+  }
+
+  async goLive(): Promise<void> {
+    if (this.phase !== 'setup' && this.phase !== 'ended') return;
+    this.phase = 'starting';
+    this.error = null;
+    const title = this.title.trim();
+    const result = await this.#signalling.request('create_room', {
+      listed: this.listed,
+      ...(title ? { title } : {}),
+    });
+    if (this.#destroyed) return;
+    if (!result.ok) {
+      this.phase = 'setup';
+      this.error = errorFromCode(result.error.code);
+      return;
+    }
+    this.chat = [];
+    this.uploadHistory = [];
+    await this.#enterRoom(result.data);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.isLive) return;
+    this.#teardownRoom();
+    this.phase = 'ended';
+    await this.#signalling.request('leave_room', {});
+  }
+
+  /** Back to the setup form after a broadcast ended. */
+  reset(): void {
+    if (this.phase === 'ended') this.phase = 'setup';
+  }
+
+  async sendChat(text: string): Promise<boolean> {
+    const trimmed = text.trim();
+    if (!trimmed || !this.isLive) return false;
+    const result = await this.#signalling.request('chat', { text: trimmed });
+    if (!result.ok) this.error = errorFromCode(result.error.code);
+    return result.ok;
+  }
+
+  /** Leaves the room (if live), releases the camera, and stops listening. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    const wasLive = this.isLive;
+    this.#teardownRoom();
+    if (wasLive) void this.#signalling.request('leave_room', {});
+    this.#media.stopStream(this.previewStream);
+    this.previewStream = null;
+    for (const off of this.#unsubscribers) off();
+    this.#unsubscribers = [];
+  }
+
+  handleConnectionState(state: ConnectionState): void {
+    this.connection = state;
+    if (state !== 'connected' && this.phase === 'live') this.phase = 'reconnecting';
+  }
+
+  async handleWelcome(clientId: string): Promise<void> {
+    if (!this.isLive || !this.roomId || !this.#token) return;
+    if (clientId === this.#liveClientId) return;
+    await this.#reclaim({ roomId: this.roomId, broadcasterToken: this.#token });
+  }
+
+  handleStatsSummary(summary: StatsSummary): void {
+    if (summary.roomId !== this.roomId) return;
+    this.viewerCount = summary.viewerCount;
+    this.viewers = summary.viewers;
+  }
+
+  handleChat(message: ChatMessage): void {
+    if (message.roomId !== this.roomId) return;
+    this.chat = pushBounded(this.chat, message, CHAT_LOG_LIMIT);
+  }
+
+  async #reclaim(saved: SavedBroadcast): Promise<void> {
+    const result = await this.#signalling.request('reclaim_room', saved);
+    if (this.#destroyed) return;
+    if (!result.ok) {
+      log.warn('reclaim refused', result.error.code);
+      // A dropped socket will bring another welcome; anything else means the room is gone.
+      if (result.error.code === 'DISCONNECTED' || result.error.code === 'TIMEOUT') return;
+      const wasLive = this.isLive;
+      this.#teardownRoom();
+      if (wasLive) {
+        this.phase = 'ended';
+        this.error = { key: 'error.reclaim' };
+      }
+      return;
+    }
+    this.#closeMesh();
+    await this.#enterRoom(result.data);
+  }
+
+  async #enterRoom(room: CreateRoomResult): Promise<void> {
+    this.roomId = room.roomId;
+    this.#token = room.broadcasterToken;
+    this.#liveClientId = this.#signalling.clientId;
+    this.#save({ roomId: room.roomId, broadcasterToken: room.broadcasterToken });
+    const mesh = this.#createMesh({
+      signalling: this.#signalling,
+      iceServers: room.iceServers,
+      codecOrder: this.codecOrder,
+      quality: this.quality,
+      contentKind: this.source,
+    });
+    this.#mesh = mesh;
+    if (this.previewStream) await mesh.setStream(this.previewStream);
+    if (this.#mesh !== mesh) return; // stopped meanwhile
+    for (const viewerId of room.viewers) mesh.addViewer(viewerId);
+    this.viewerCount = room.viewers.length;
+    this.phase = this.#signalling.connectionState === 'connected' ? 'live' : 'reconnecting';
+    this.#startStatsLoop();
+  }
+
+  #startStatsLoop(): void {
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.#statsTimer = setInterval(() => void this.#reportStats(), this.#statsIntervalMs);
+  }
+
+  async #reportStats(): Promise<void> {
+    const mesh = this.#mesh;
+    if (!mesh) return;
+    try {
+      const { totalUploadKbps, peers } = await mesh.collectStats();
+      if (mesh !== this.#mesh) return;
+      this.uploadHistory = pushBounded(
+        this.uploadHistory,
+        Math.round(totalUploadKbps),
+        UPLOAD_HISTORY_LIMIT,
+      );
+      this.#signalling.sendStats({ role: 'broadcaster', totalUploadKbps, peers });
+    } catch (err) {
+      log.debug('stats failed', err);
+    }
+  }
+
+  #closeMesh(): void {
+    this.#mesh?.close();
+    this.#mesh = null;
+  }
+
+  #teardownRoom(): void {
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.#statsTimer = null;
+    this.#closeMesh();
+    this.#token = null;
+    this.#liveClientId = null;
+    this.viewerCount = 0;
+    this.viewers = [];
+    this.#clearSaved();
+  }
+
+  #rememberActiveDevices(stream: MediaStream): void {
+    if (this.source !== 'camera') return;
+    const videoId = stream.getVideoTracks()[0]?.getSettings?.().deviceId;
+    const audioId = stream.getAudioTracks()[0]?.getSettings?.().deviceId;
+    if (videoId) this.cameraId = videoId;
+    if (audioId) this.microphoneId = audioId;
+  }
+
+  #readSaved(): SavedBroadcast | null {
+    try {
+      const raw = this.#storage?.getItem(RECLAIM_STORAGE_KEY);
+      if (!raw) return null;
+      const parsed = JSON.parse(raw) as Partial<SavedBroadcast>;
+      if (typeof parsed.roomId === 'string' && typeof parsed.broadcasterToken === 'string') {
+        return { roomId: parsed.roomId, broadcasterToken: parsed.broadcasterToken };
+      }
+    } catch {
+      // unreadable: treat as nothing saved
+    }
+    return null;
+  }
+
+  #save(saved: SavedBroadcast): void {
+    try {
+      this.#storage?.setItem(RECLAIM_STORAGE_KEY, JSON.stringify(saved));
+    } catch {
+      // Reclaim after a reload just won't be possible.
+    }
+  }
+
+  #clearSaved(): void {
+    try {
+      this.#storage?.removeItem(RECLAIM_STORAGE_KEY);
+    } catch {
+      // nothing to clear
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.name && err.name !== 'Error' ? err.name : err.message;
+  return String(err);
+}
