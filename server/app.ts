@@ -30,6 +30,9 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The once-a-second summaries go out in this many evenly spaced batches. */
+const SUMMARY_SLICES = 10;
+
 function readVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -97,11 +100,13 @@ export function createApp(deps: AppDeps): App {
         httpServer.once('error', onError);
         httpServer.listen(port, host, () => {
           httpServer.off('error', onError);
-          // One timer for every room; unref'd so it never holds the process open.
-          summaryTimer = setInterval(
-            () => signalling.publishAllSummaries(),
-            STATS_SUMMARY_INTERVAL_MS,
-          );
+          // One timer for every room, each tick covering a slice of them; unref'd so it never
+          // holds the process open.
+          let slice = 0;
+          summaryTimer = setInterval(() => {
+            signalling.publishSummarySlice(slice, SUMMARY_SLICES);
+            slice = (slice + 1) % SUMMARY_SLICES;
+          }, STATS_SUMMARY_INTERVAL_MS / SUMMARY_SLICES);
           summaryTimer.unref();
           const address = httpServer.address() as AddressInfo;
           roomsLog.debug({ port: address.port }, 'http server bound');
