@@ -6,7 +6,7 @@ import { Server } from 'socket.io';
 import { LIMITS, STATS_SUMMARY_INTERVAL_MS } from '../shared/index';
 import type { Config } from './config';
 import { createHttpApp } from './http-routes';
-import { iceServersFor } from './ice-servers';
+import { roomIceServers, welcomeIceServers } from './ice-servers';
 import { subsystemLogger, type Logger } from './logger';
 import { RoomRegistry, type Timers } from './room-registry';
 import { Signalling } from './signalling';
@@ -81,9 +81,13 @@ export function createApp(deps: AppDeps): App {
     io,
     registry,
     stats: new StatsAggregator({ now }),
-    iceServersFor: (clientId) => iceServersFor(config, clientId),
+    welcomeIceServers: () => welcomeIceServers(config),
+    roomIceServers: (clientId) => roomIceServers(config, clientId, now()),
     log: subsystemLogger(logger, 'signalling'),
     now,
+    relay: config.relay,
+    ladder: config.ladder,
+    relayLog: logger.child({ subsystem: 'relay' }),
   });
   io.on('connection', (socket) => signalling.handleConnection(socket));
 

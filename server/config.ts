@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -20,6 +21,31 @@ export interface Config {
   ice: {
     /** Public STUN servers handed to clients; empty by default (host candidates only). */
     stunUrls: string[];
+  };
+  turn: {
+    /** coturn URLs handed to room members (turn:host:port?transport=udp|tcp, turns:…). */
+    urls: string[];
+    /** coturn `static-auth-secret`; null disables TURN. Never logged, never sent to a client. */
+    secret: string | null;
+    /** Lifetime of one minted TURN REST credential, in seconds. */
+    ttlS: number;
+  };
+  ladder: {
+    /** WebRTC (direct + TURN) viewers per broadcaster before new viewers go to the relay. */
+    maxMeshViewers: number;
+    /** No inbound WebRTC video for this long → the viewer falls back to the relay. */
+    mediaTimeoutMs: number;
+    /** While on the relay, a viewer retries WebRTC this often. */
+    retryIntervalMs: number;
+  };
+  relay: {
+    enabled: boolean;
+    /** Upper bound on one room's upstream relay byte rate, in kbit/s. */
+    maxRoomKbps: number;
+    /** Per-viewer unsent bytes before that viewer's video deltas are dropped until a keyframe. */
+    viewerBacklogBytes: number;
+    /** Upper bound on one room's GOP cache. */
+    gopCacheBytes: number;
   };
 }
 
@@ -50,14 +76,10 @@ const integer = (fallback: number, min: number, max: number) =>
   );
 
 const STUN_URL = /^stuns?:[^\s,]+$/;
+const TURN_URL = /^turns?:[^\s,]+$/;
 
-const EnvSchema = z.object({
-  PORT: integer(8080, 0, 65535),
-  HOST: z.preprocess(blankToUndefined, z.string().max(255).default('0.0.0.0')),
-  MAX_VIEWERS_PER_ROOM: integer(100, 1, 100_000),
-  MAX_ROOMS: integer(10_000, 1, 10_000_000),
-  RECLAIM_GRACE_S: integer(30, 0, 3600),
-  STUN_URLS: z.preprocess(
+const urlList = (pattern: RegExp, message: string) =>
+  z.preprocess(
     blankToUndefined,
     z
       .string()
@@ -68,14 +90,95 @@ const EnvSchema = z.object({
           .map((u) => u.trim())
           .filter((u) => u !== ''),
       )
-      .pipe(z.array(z.string().regex(STUN_URL, 'each entry must look like stun:host:port'))),
+      .pipe(z.array(z.string().regex(pattern, message))),
+  );
+
+const boolean = (fallback: boolean) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], {
+        error: 'must be true or false',
+      })
+      .optional()
+      .transform((v) => (v === undefined ? fallback : ['1', 'true', 'yes', 'on'].includes(v))),
+  );
+
+/** A secret too short to resist guessing is a configuration error, not a warning. */
+const MIN_SECRET_LENGTH = 16;
+
+const EnvSchema = z.object({
+  PORT: integer(8080, 0, 65535),
+  HOST: z.preprocess(blankToUndefined, z.string().max(255).default('0.0.0.0')),
+  MAX_VIEWERS_PER_ROOM: integer(100, 1, 100_000),
+  MAX_ROOMS: integer(10_000, 1, 10_000_000),
+  RECLAIM_GRACE_S: integer(30, 0, 3600),
+  STUN_URLS: urlList(STUN_URL, 'each entry must look like stun:host:port'),
+  TURN_URLS: urlList(TURN_URL, 'each entry must look like turn:host:port?transport=udp'),
+  TURN_SECRET: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
+      .regex(/^\S+$/, 'must not contain whitespace')
+      .optional(),
   ),
+  TURN_SECRET_FILE: z.preprocess(blankToUndefined, z.string().optional()),
+  TURN_TTL_S: integer(3600, 60, 7 * 24 * 3600),
+  MAX_MESH_VIEWERS: integer(8, 0, 10_000),
+  MEDIA_TIMEOUT_MS: integer(8000, 500, 600_000),
+  WEBRTC_RETRY_MS: integer(30_000, 1000, 3_600_000),
+  RELAY_ENABLED: boolean(true),
+  RELAY_MAX_ROOM_KBPS: integer(40_000, 100, 10_000_000),
+  RELAY_VIEWER_BACKLOG_BYTES: integer(2_000_000, 64 * 1024, 1_000_000_000),
+  RELAY_GOP_CACHE_BYTES: integer(8_000_000, 256 * 1024, 1_000_000_000),
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
   CLIENT_DIR: z.preprocess(blankToUndefined, z.string().default('dist/client')),
 });
 
+export type ReadSecretFile = (path: string) => string;
+
+const readUtf8: ReadSecretFile = (path) => readFileSync(path, 'utf8');
+
+/**
+ * The TURN secret comes from TURN_SECRET or from the file named by TURN_SECRET_FILE (surrounding
+ * whitespace ignored, as turn/start-turn.sh does), never both. Errors name the variable, never
+ * the value.
+ */
+function turnSecret(
+  secret: string | undefined,
+  file: string | undefined,
+  readFile: ReadSecretFile,
+): string | null {
+  if (secret !== undefined && file !== undefined) {
+    throw new ConfigError('TURN_SECRET_FILE', 'set TURN_SECRET or TURN_SECRET_FILE, not both');
+  }
+  if (file === undefined) return secret ?? null;
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
+    throw new ConfigError('TURN_SECRET_FILE', `cannot read the file (${code})`);
+  }
+  const fromFile = text.trim();
+  if (fromFile.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      'TURN_SECRET_FILE',
+      `the secret must be at least ${MIN_SECRET_LENGTH} characters`,
+    );
+  }
+  if (/\s/.test(fromFile)) {
+    throw new ConfigError('TURN_SECRET_FILE', 'the secret must not contain whitespace');
+  }
+  return fromFile;
+}
+
 /** Parses the environment; throws a ConfigError that names the first bad variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  readFile: ReadSecretFile = readUtf8,
+): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -83,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(variable, issue?.message ?? 'invalid value');
   }
   const e = parsed.data;
+  const secret = turnSecret(e.TURN_SECRET, e.TURN_SECRET_FILE, readFile);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -94,5 +198,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reclaimGraceMs: e.RECLAIM_GRACE_S * 1000,
     },
     ice: { stunUrls: e.STUN_URLS },
+    turn: { urls: e.TURN_URLS, secret, ttlS: e.TURN_TTL_S },
+    ladder: {
+      maxMeshViewers: e.MAX_MESH_VIEWERS,
+      mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
+      retryIntervalMs: e.WEBRTC_RETRY_MS,
+    },
+    relay: {
+      enabled: e.RELAY_ENABLED,
+      maxRoomKbps: e.RELAY_MAX_ROOM_KBPS,
+      viewerBacklogBytes: e.RELAY_VIEWER_BACKLOG_BYTES,
+      gopCacheBytes: e.RELAY_GOP_CACHE_BYTES,
+    },
   };
 }

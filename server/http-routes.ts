@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type Response } from 'express';
 import { PROTOCOL_VERSION } from '../shared/index';
 import type { Config } from './config';
-import { iceServersFor } from './ice-servers';
+import { turnStatus, welcomeIceServers } from './ice-servers';
 import type { Logger } from './logger';
 import type { RoomRegistry } from './room-registry';
 
@@ -18,10 +18,12 @@ export interface HttpDeps {
 }
 
 /** Optional rungs, reported by /healthz so operators and the UI see what is on and why not. */
-export function featureStatus(_config: Config) {
+export function featureStatus(config: Config) {
   return {
-    turn: { enabled: false, reason: 'TURN_URLS not set' },
-    relay: { enabled: false, reason: 'not built yet' },
+    turn: turnStatus(config),
+    relay: config.relay.enabled
+      ? { enabled: true, reason: null }
+      : { enabled: false, reason: 'RELAY_ENABLED is false' },
     hls: { enabled: false, reason: 'not built yet' },
   };
 }
@@ -54,8 +56,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));
   api.get('/ice-servers', (_req, res) => {
-    // Anonymous callers get STUN only; per-client TURN credentials will go over the socket.
-    res.set('Cache-Control', 'no-store').json({ iceServers: iceServersFor(config, '') });
+    // Anonymous callers get STUN only; TURN credentials go only in room acks over the socket.
+    res.set('Cache-Control', 'no-store').json({ iceServers: welcomeIceServers(config) });
   });
   api.get('/rooms', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ rooms: registry.listedRooms() });

@@ -23,13 +23,18 @@ export class TokenBucket {
   }
 }
 
-export type RateLimitKind = 'media' | 'chat' | 'request' | 'protocolError';
+export type RateLimitKind = 'media' | 'chat' | 'request' | 'relay' | 'protocolError';
 
 /** Per-socket limits. `media` covers signal + stats (ICE bursts are spiky). */
 export const RATE_LIMITS: Record<RateLimitKind, { capacity: number; refillPerSecond: number }> = {
   media: { capacity: 200, refillPerSecond: 100 },
   chat: { capacity: 5, refillPerSecond: 1 },
   request: { capacity: 20, refillPerSecond: 5 },
+  /**
+   * Relay chunks from a broadcaster (60 fps video + 50/s audio + keyframe bursts). Bytes are
+   * bounded separately, per room, by RELAY_MAX_ROOM_KBPS.
+   */
+  relay: { capacity: 400, refillPerSecond: 250 },
   /** How many protocol_error notices a socket gets, so junk can't turn into an echo flood. */
   protocolError: { capacity: 3, refillPerSecond: 1 },
 };
@@ -43,6 +48,7 @@ export function createRateLimiters(
     media: make('media'),
     chat: make('chat'),
     request: make('request'),
+    relay: make('relay'),
     protocolError: make('protocolError'),
   };
 }

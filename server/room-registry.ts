@@ -1,5 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ErrorCode, ListedRoom, RoomClosed, RoomCode } from '../shared/index';
+import type {
+  ErrorCode,
+  ListedRoom,
+  ModeReason,
+  RoomClosed,
+  RoomCode,
+  ViewerMode,
+} from '../shared/index';
 import { allocateRoomCode } from './room-code';
 
 export type RoomCloseReason = RoomClosed['reason'];
@@ -32,6 +39,15 @@ export interface RoomRegistryOptions {
 
 export interface ViewerEntry {
   joinedAt: number;
+  /** How the viewer is served: a WebRTC peer connection, or the server relay. */
+  mode: ViewerMode;
+  /** Why it is on the relay; null while on WebRTC. */
+  modeReason: ModeReason | null;
+}
+
+export interface ViewerModeCounts {
+  webrtc: number;
+  relay: number;
 }
 
 /** Read-only view of a room handed to callers. */
@@ -133,10 +149,14 @@ export class RoomRegistry {
     return ok({ room, broadcasterToken });
   }
 
-  /** Joining the room you are already viewing is a no-op success. */
+  /**
+   * Joining the room you are already viewing is a no-op success. `pickMode` chooses how a new
+   * viewer is served, seeing the room before the viewer is added (overflow decisions).
+   */
   joinRoom(
     roomId: RoomCode,
     viewerId: string,
+    pickMode?: (room: RoomSnapshot) => { mode: ViewerMode; modeReason: ModeReason | null },
   ): RegistryResult<{ room: RoomSnapshot; alreadyJoined: boolean }> {
     const room = this.#rooms.get(roomId);
     const current = this.#membership.get(viewerId);
@@ -148,9 +168,29 @@ export class RoomRegistry {
     }
     if (!room) return fail('ROOM_NOT_FOUND');
     if (room.viewers.size >= this.#options.maxViewersPerRoom) return fail('ROOM_FULL');
-    room.viewers.set(viewerId, { joinedAt: this.#now() });
+    const { mode, modeReason } = pickMode?.(room) ?? { mode: 'webrtc', modeReason: null };
+    room.viewers.set(viewerId, { joinedAt: this.#now(), mode, modeReason });
     this.#membership.set(viewerId, roomId);
     return ok({ room, alreadyJoined: false });
+  }
+
+  /** Switches a viewer between WebRTC and the relay; false when it is no viewer of a room. */
+  setViewerMode(viewerId: string, mode: ViewerMode, modeReason: ModeReason | null): boolean {
+    const membership = this.membershipOf(viewerId);
+    if (!membership || membership.role !== 'viewer') return false;
+    const entry = this.#rooms.get(membership.room.id)?.viewers.get(viewerId);
+    if (!entry) return false;
+    entry.mode = mode;
+    entry.modeReason = mode === 'webrtc' ? null : modeReason;
+    return true;
+  }
+
+  /** Viewers per mode in one room (all zero for an unknown room). */
+  modeCounts(roomId: RoomCode): ViewerModeCounts {
+    const counts: ViewerModeCounts = { webrtc: 0, relay: 0 };
+    const room = this.#rooms.get(roomId);
+    if (room) for (const entry of room.viewers.values()) counts[entry.mode] += 1;
+    return counts;
   }
 
   /** An explicit leave: a viewer leaves, or the broadcaster ends the room. */

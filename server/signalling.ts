@@ -5,9 +5,13 @@ import {
   ChatSendSchema,
   CreateRoomSchema,
   JoinRoomSchema,
+  KeyframeRequestSchema,
   LeaveRoomSchema,
   PROTOCOL_VERSION,
   ReclaimRoomSchema,
+  RelaySubscribeSchema,
+  RelayUnsubscribeSchema,
+  RequestOfferSchema,
   SignalSchema,
   StatsReportSchema,
   type AckResult,
@@ -18,15 +22,22 @@ import {
   type IceServer,
   type JoinRoomRequest,
   type JoinRoomResult,
+  type ModeReason,
   type ReclaimRoomRequest,
+  type RelaySubscribeRequest,
   type RoomCode,
   type SignalMessage,
   type SignalRequest,
   type StatsReport,
+  type ViewerMode,
 } from '../shared/index';
+import type { Config } from './config';
 import type { Logger } from './logger';
 import { createRateLimiters } from './rate-limit';
-import type { RoomRegistry, RoomSnapshot } from './room-registry';
+import { RelayChunkSchema, type ParsedRelayChunk } from './relay/relay-chunk';
+import { RelayHub } from './relay/relay-hub';
+import { socketSink } from './relay/socket-sink';
+import type { Membership, RoomRegistry, RoomSnapshot } from './room-registry';
 import { guardUnknownEvents, registerHandler, type HandlerContext } from './socket-handler';
 import { socketRoom, type AppServer, type AppSocket } from './socket-types';
 import type { StatsAggregator } from './stats-aggregator';
@@ -35,15 +46,22 @@ export interface SignallingDeps {
   io: AppServer;
   registry: RoomRegistry;
   stats: StatsAggregator;
-  /** ICE servers for a client; per-client so TURN credentials can be minted here later. */
-  iceServersFor: (clientId: string) => IceServer[];
+  /** STUN only: for `welcome`, which every connected socket gets. */
+  welcomeIceServers: () => IceServer[];
+  /** STUN + TURN with a fresh per-client credential: only in create/reclaim/join acks. */
+  roomIceServers: (clientId: string) => IceServer[];
   log: Logger;
   now: () => number;
+  /** Relay bounds and the ladder settings handed to viewers in the join ack. */
+  relay: Config['relay'];
+  ladder: Config['ladder'];
+  /** Logger for the relay subsystem (defaults to `log`). */
+  relayLog?: Logger;
 }
 
-/** Short display names: the id tail is enough to tell viewers apart in a chat. */
+/** Short display names; the same six-character id prefix the viewers panel shows. */
 function chatName(role: 'broadcaster' | 'viewer', peerId: string): string {
-  return role === 'broadcaster' ? 'Host' : `Viewer ${peerId.slice(-4)}`;
+  return role === 'broadcaster' ? 'Host' : `Viewer ${peerId.slice(0, 6)}`;
 }
 
 /**
@@ -53,13 +71,15 @@ function chatName(role: 'broadcaster' | 'viewer', peerId: string): string {
 export class Signalling {
   readonly #deps: SignallingDeps;
   #changedRooms = new Set<RoomCode>();
+  /** One relay hub per room that has had a relay viewer or chunk; removed when the room ends. */
+  readonly #hubs = new Map<RoomCode, RelayHub>();
 
   constructor(deps: SignallingDeps) {
     this.#deps = deps;
   }
 
   handleConnection(socket: AppSocket): void {
-    const { log, now, iceServersFor } = this.#deps;
+    const { log, now, welcomeIceServers } = this.#deps;
     socket.data.connectedAt = now();
     const ctx: HandlerContext = {
       socket,
@@ -102,11 +122,36 @@ export class Signalling {
       rateLimit: 'chat',
       handle: (p) => this.handleChat(ctx, p),
     });
+    registerHandler(ctx, 'relay_subscribe', {
+      schema: RelaySubscribeSchema,
+      rateLimit: 'request',
+      handle: (p) => this.handleRelaySubscribe(ctx, p),
+    });
+    registerHandler(ctx, 'relay_unsubscribe', {
+      schema: RelayUnsubscribeSchema,
+      rateLimit: 'request',
+      handle: () => this.handleRelayUnsubscribe(ctx),
+    });
+    registerHandler(ctx, 'request_offer', {
+      schema: RequestOfferSchema,
+      rateLimit: 'request',
+      handle: () => this.handleRequestOffer(ctx),
+    });
+    registerHandler(ctx, 'keyframe_request', {
+      schema: KeyframeRequestSchema,
+      rateLimit: 'media',
+      handle: () => this.handleKeyframeRequest(ctx),
+    });
+    registerHandler(ctx, 'relay_chunk', {
+      schema: RelayChunkSchema,
+      rateLimit: 'relay',
+      handle: (p) => this.handleRelayChunk(ctx, p),
+    });
     socket.on('disconnect', (reason) => this.handleDisconnect(ctx, reason));
     socket.emit('welcome', {
       clientId: socket.id,
       protocolVersion: PROTOCOL_VERSION,
-      iceServers: iceServersFor(socket.id),
+      iceServers: welcomeIceServers(),
     });
     ctx.log.debug('connected');
   }
@@ -124,8 +169,9 @@ export class Signalling {
     return ackOk({
       roomId: room.id,
       broadcasterToken,
-      iceServers: this.#deps.iceServersFor(socket.id),
+      iceServers: this.#deps.roomIceServers(socket.id),
       viewers: [],
+      relayViewers: [],
     });
   }
 
@@ -148,14 +194,18 @@ export class Signalling {
         broadcasterId: socket.id,
         online: true,
       });
+      // A new upstream: what was cached came from the old connection's encoder.
+      this.#hubs.get(room.id)?.resetSource();
       this.#markChanged(room.id);
     }
+    this.#sendDemand(room.id);
     ctx.log.info({ room: room.id, viewers: room.viewers.size }, 'room reclaimed');
     return ackOk({
       roomId: room.id,
       broadcasterToken: payload.broadcasterToken,
-      iceServers: this.#deps.iceServersFor(socket.id),
+      iceServers: this.#deps.roomIceServers(socket.id),
       viewers: [...room.viewers.keys()],
+      relayViewers: [...room.viewers].filter(([, v]) => v.mode === 'relay').map(([id]) => id),
     });
   }
 
@@ -163,15 +213,22 @@ export class Signalling {
     const { socket } = ctx;
     const { io, registry } = this.#deps;
     const roomId = payload.roomId as RoomCode;
-    const result = registry.joinRoom(roomId, socket.id);
+    const result = registry.joinRoom(roomId, socket.id, (r) => this.#pickMode(r));
     if (!result.ok) return ackError(result.code);
     const { room, alreadyJoined } = result.value;
+    const entry = room.viewers.get(socket.id);
+    const mode: ViewerMode = entry?.mode ?? 'webrtc';
+    const modeReason: ModeReason | null = entry?.modeReason ?? null;
     if (!alreadyJoined) {
       void socket.join(socketRoom(room.id));
       if (room.broadcasterOnline) {
-        io.to(room.broadcasterId).emit('viewer_joined', { viewerId: socket.id });
+        // A relay viewer gets no offer: the broadcaster makes no peer connection for it.
+        io.to(room.broadcasterId).emit('viewer_joined', { viewerId: socket.id, mode });
       }
-      ctx.log.info({ room: room.id, viewers: room.viewers.size }, 'viewer joined');
+      ctx.log.info(
+        { room: room.id, viewers: room.viewers.size, mode, modeReason },
+        'viewer joined',
+      );
       this.#markChanged(room.id);
     }
     return ackOk({
@@ -179,7 +236,14 @@ export class Signalling {
       broadcasterId: room.broadcasterId,
       broadcasterOnline: room.broadcasterOnline,
       title: room.title,
-      iceServers: this.#deps.iceServersFor(socket.id),
+      iceServers: this.#deps.roomIceServers(socket.id),
+      mode,
+      modeReason,
+      relayAvailable: this.#deps.relay.enabled,
+      ladder: {
+        mediaTimeoutMs: this.#deps.ladder.mediaTimeoutMs,
+        retryIntervalMs: this.#deps.ladder.retryIntervalMs,
+      },
     });
   }
 
@@ -254,6 +318,76 @@ export class Signalling {
     // The sender gets the broadcast too, so every client renders chat from one place.
     this.#deps.io.to(socketRoom(room.id)).emit('chat', message);
     return ackOk(message);
+  }
+
+  /** A viewer moves to the relay: its mode changes, then the GOP cache and live chunks flow. */
+  handleRelaySubscribe(ctx: HandlerContext, payload: RelaySubscribeRequest): AckResult<null> {
+    const membership = this.#viewerMembership(ctx);
+    if (!membership.ok) return membership.error;
+    if (!this.#deps.relay.enabled) {
+      return ackError('UNAUTHORIZED', 'The server relay is switched off.');
+    }
+    const { room } = membership;
+    const { socket } = ctx;
+    this.#deps.registry.setViewerMode(socket.id, 'relay', payload.reason);
+    this.#markChanged(room.id);
+    // After the ack has gone out, so the client hears "subscribed" before the first chunk.
+    setImmediate(() => {
+      const still = this.#deps.registry.membershipOf(socket.id);
+      if (!socket.connected || still?.room.id !== room.id) return;
+      if (still.room.viewers.get(socket.id)?.mode !== 'relay') return;
+      this.#hubFor(room.id).subscribe(socketSink(socket));
+    });
+    ctx.log.info({ room: room.id, reason: payload.reason }, 'relay subscribe');
+    return ackOk(null);
+  }
+
+  /** The viewer's WebRTC path works (again): stop relaying to it. */
+  handleRelayUnsubscribe(ctx: HandlerContext): AckResult<null> {
+    const membership = this.#viewerMembership(ctx);
+    if (!membership.ok) return membership.error;
+    const { room } = membership;
+    this.#deps.registry.setViewerMode(ctx.socket.id, 'webrtc', null);
+    this.#hubs.get(room.id)?.unsubscribe(ctx.socket.id);
+    this.#markChanged(room.id);
+    ctx.log.info({ room: room.id }, 'relay unsubscribe');
+    return ackOk(null);
+  }
+
+  /** A viewer wants a fresh WebRTC offer (ladder retry): tell its broadcaster only. */
+  handleRequestOffer(ctx: HandlerContext): AckResult<null> {
+    const membership = this.#viewerMembership(ctx);
+    if (!membership.ok) return membership.error;
+    const { room } = membership;
+    if (!room.broadcasterOnline) return ackError('PEER_NOT_FOUND');
+    this.#deps.io.to(room.broadcasterId).emit('offer_requested', { viewerId: ctx.socket.id });
+    ctx.log.debug({ room: room.id }, 'offer requested');
+    return ackOk(null);
+  }
+
+  /** A relay viewer's decoder needs a keyframe; the hub allows one request per second. */
+  handleKeyframeRequest(ctx: HandlerContext): AckResult<null> {
+    const membership = this.#viewerMembership(ctx);
+    if (!membership.ok) return membership.error;
+    if (!this.#deps.relay.enabled) return ackOk(null);
+    this.#hubFor(membership.room.id).requestKeyframe();
+    return ackOk(null);
+  }
+
+  /** Media for the relay: only from the room's broadcaster, bounded per room by byte rate. */
+  handleRelayChunk(ctx: HandlerContext, chunk: ParsedRelayChunk): AckResult<null> {
+    const membership = this.#deps.registry.membershipOf(ctx.socket.id);
+    if (!membership) return ackError('NOT_IN_ROOM');
+    if (membership.role !== 'broadcaster') return ackError('NOT_BROADCASTER');
+    if (!this.#deps.relay.enabled) {
+      return ackError('UNAUTHORIZED', 'The server relay is switched off.');
+    }
+    const result = this.#hubFor(membership.room.id).publish(chunk.header, chunk.bytes);
+    if (!result.ok) {
+      ctx.log.debug({ room: membership.room.id }, 'relay chunk over the room byte rate');
+      return ackError('RATE_LIMITED', 'The room relay byte rate is exceeded.');
+    }
+    return ackOk(null);
   }
 
   handleDisconnect(ctx: HandlerContext, reason: string): void {
@@ -332,7 +466,69 @@ export class Signalling {
     this.#changedRooms.add(roomId);
   }
 
+  /**
+   * How a new viewer is served: the relay when the broadcaster's mesh is full or its uplink is
+   * saturated (and the relay is on), else WebRTC.
+   */
+  #pickMode(room: RoomSnapshot): { mode: ViewerMode; modeReason: ModeReason | null } {
+    const { relay, ladder, registry, stats } = this.#deps;
+    if (!relay.enabled) return { mode: 'webrtc', modeReason: null };
+    if (registry.modeCounts(room.id).webrtc >= ladder.maxMeshViewers) {
+      return { mode: 'relay', modeReason: 'overflow' };
+    }
+    if (stats.isUplinkSaturated(room.id)) return { mode: 'relay', modeReason: 'uplink_saturated' };
+    return { mode: 'webrtc', modeReason: null };
+  }
+
+  #viewerMembership(
+    ctx: HandlerContext,
+  ): (Membership & { ok: true }) | { ok: false; error: AckResult<never> } {
+    const membership = this.#deps.registry.membershipOf(ctx.socket.id);
+    if (!membership) return { ok: false, error: ackError('NOT_IN_ROOM') };
+    if (membership.role !== 'viewer') {
+      return { ok: false, error: ackError('UNAUTHORIZED', 'Only viewers can do that.') };
+    }
+    return { ok: true, ...membership };
+  }
+
+  #hubFor(roomId: RoomCode): RelayHub {
+    let hub = this.#hubs.get(roomId);
+    if (!hub) {
+      const { relay, io, registry } = this.#deps;
+      const log = (this.#deps.relayLog ?? this.#deps.log).child({ room: roomId });
+      hub = new RelayHub({
+        gopCacheBytes: relay.gopCacheBytes,
+        viewerBacklogBytes: relay.viewerBacklogBytes,
+        maxRoomKbps: relay.maxRoomKbps,
+        now: this.#deps.now,
+        onDemandChange: (active, relayViewers) => {
+          log.info({ active, relayViewers }, 'relay demand');
+          this.#sendDemand(roomId);
+        },
+        onKeyframeNeeded: () => {
+          const room = registry.getRoom(roomId);
+          if (room?.broadcasterOnline) io.to(room.broadcasterId).emit('keyframe_requested', {});
+        },
+      });
+      this.#hubs.set(roomId, hub);
+    }
+    return hub;
+  }
+
+  /** Tells the broadcaster whether to run its relay encoder (on changes and on reclaim). */
+  #sendDemand(roomId: RoomCode): void {
+    const room = this.#deps.registry.getRoom(roomId);
+    if (!room?.broadcasterOnline) return;
+    const relayViewers = this.#hubs.get(roomId)?.subscriberCount ?? 0;
+    this.#deps.io.to(room.broadcasterId).emit('relay_demand', {
+      active: relayViewers > 0,
+      relayViewers,
+      preferH264: false,
+    });
+  }
+
   #afterViewerLeft(room: RoomSnapshot, viewerId: string): void {
+    this.#hubs.get(room.id)?.unsubscribe(viewerId);
     this.#deps.stats.removeViewer(room.id, viewerId);
     if (room.broadcasterOnline) {
       this.#deps.io.to(room.broadcasterId).emit('viewer_left', { viewerId });
@@ -353,5 +549,7 @@ export class Signalling {
     audience.emit('room_closed', { roomId, reason });
     io.in(socketRoom(roomId)).socketsLeave(socketRoom(roomId));
     stats.removeRoom(roomId);
+    this.#hubs.get(roomId)?.close();
+    this.#hubs.delete(roomId);
   }
 }

@@ -10,6 +10,9 @@ import {
 /** Reports older than this are ignored: the peer stopped reporting or left. */
 export const STATS_STALE_MS = 5000;
 
+/** The broadcaster's peers must be bandwidth-limited this long before new viewers overflow. */
+export const UPLINK_SATURATED_MS = 5000;
+
 interface Timed<T> {
   at: number;
   value: T;
@@ -21,6 +24,8 @@ interface RoomStats {
   /** The broadcaster's outbound digest per viewer. */
   broadcasterPeers: Map<string, Timed<PeerStatsDigest>>;
   broadcasterUpload: Timed<number> | undefined;
+  /** Since when at least half of the broadcaster's peers report a bandwidth limit; else null. */
+  bandwidthLimitedSince: number | null;
 }
 
 export interface SummaryInput {
@@ -71,10 +76,29 @@ export class StatsAggregator {
     const room = this.#room(roomId);
     const at = this.#now();
     room.broadcasterUpload = { at, value: totalUploadKbps };
+    let members = 0;
+    let limited = 0;
     for (const { viewerId, ...digest } of peers) {
       // Only real members: a broadcaster can't grow the map with made-up ids.
-      if (isViewer(viewerId)) room.broadcasterPeers.set(viewerId, { at, value: digest });
+      if (!isViewer(viewerId)) continue;
+      room.broadcasterPeers.set(viewerId, { at, value: digest });
+      members += 1;
+      if (digest.qualityLimitation === 'bandwidth') limited += 1;
     }
+    if (members > 0 && limited * 2 >= members) room.bandwidthLimitedSince ??= at;
+    else room.bandwidthLimitedSince = null;
+  }
+
+  /**
+   * The broadcaster's uplink is saturated: for UPLINK_SATURATED_MS, at least half of its peer
+   * connections have reported qualityLimitationReason 'bandwidth', and the reports are fresh.
+   */
+  isUplinkSaturated(roomId: RoomCode): boolean {
+    const room = this.#rooms.get(roomId);
+    if (!room || room.bandwidthLimitedSince === null || !room.broadcasterUpload) return false;
+    const now = this.#now();
+    if (now - room.broadcasterUpload.at > this.#staleMs) return false;
+    return now - room.bandwidthLimitedSince >= UPLINK_SATURATED_MS;
   }
 
   removeViewer(roomId: RoomCode, viewerId: string): void {
@@ -128,6 +152,7 @@ export class StatsAggregator {
         viewerReports: new Map(),
         broadcasterPeers: new Map(),
         broadcasterUpload: undefined,
+        bandwidthLimitedSince: null,
       };
       this.#rooms.set(roomId, room);
     }

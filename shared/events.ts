@@ -8,6 +8,8 @@ import type {
   JoinRoomRequest,
   JoinRoomResult,
   ReclaimRoomRequest,
+  RelayDemand,
+  RelaySubscribeRequest,
   RoomClosed,
   SignalMessage,
   SignalRequest,
@@ -31,6 +33,12 @@ export interface ClientToServerEvents {
   signal: (payload: SignalRequest, ack?: Ack<null>) => void;
   stats: (payload: StatsReport) => void;
   chat: (payload: ChatSendRequest, ack: Ack<ChatMessage>) => void;
+  relay_subscribe: (payload: RelaySubscribeRequest, ack: Ack<null>) => void;
+  relay_unsubscribe: (payload: Record<string, never>, ack: Ack<null>) => void;
+  request_offer: (payload: Record<string, never>, ack: Ack<null>) => void;
+  keyframe_request: (payload: Record<string, never>) => void;
+  /** Broadcaster → server: one encoded chunk in the shared/relay-frame.ts envelope. */
+  relay_chunk: (frame: ArrayBuffer | Uint8Array) => void;
 }
 
 export interface ServerToClientEvents {
@@ -42,6 +50,13 @@ export interface ServerToClientEvents {
   chat: (payload: ChatMessage) => void;
   room_closed: (payload: RoomClosed) => void;
   broadcaster_status: (payload: BroadcasterStatus) => void;
+  /** To the broadcaster: a viewer wants a fresh offer (its old peer connection is gone). */
+  offer_requested: (payload: { viewerId: string }) => void;
+  /** To the broadcaster: a relay viewer needs a keyframe. */
+  keyframe_requested: (payload: Record<string, never>) => void;
+  relay_demand: (payload: RelayDemand) => void;
+  /** To relay viewers: the broadcaster's bytes, forwarded untouched. */
+  relay_chunk: (frame: ArrayBuffer) => void;
   /** An un-acked message the server refused (for example a bad `stats` payload). */
   protocol_error: (payload: { event: string; code: string; message: string }) => void;
 }
@@ -55,4 +70,9 @@ export const CLIENT_EVENT_NAMES = [
   'signal',
   'stats',
   'chat',
+  'relay_subscribe',
+  'relay_unsubscribe',
+  'request_offer',
+  'keyframe_request',
+  'relay_chunk',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];

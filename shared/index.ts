@@ -2,3 +2,4 @@ export * from './constants';
 export * from './errors';
 export * from './events';
 export * from './schemas';
+export * from './relay-frame';

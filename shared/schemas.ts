@@ -18,6 +18,22 @@ export const IceServerSchema = z.object({
 });
 export type IceServer = z.infer<typeof IceServerSchema>;
 
+/** How a viewer receives media: a WebRTC peer connection (direct or TURN) or the server relay. */
+export const ViewerModeSchema = z.enum(['webrtc', 'relay']);
+export type ViewerMode = z.infer<typeof ViewerModeSchema>;
+
+/** Why a viewer is on the relay: it asked (`forced` by ?path=relay), WebRTC failed, or overflow. */
+export const ModeReasonSchema = z.enum(['forced', 'fallback', 'overflow', 'uplink_saturated']);
+export type ModeReason = z.infer<typeof ModeReasonSchema>;
+
+export const LadderSettingsSchema = z.object({
+  /** No media over WebRTC after this long → switch to the relay. */
+  mediaTimeoutMs: z.number().int().min(0),
+  /** While on the relay, try WebRTC again this often. */
+  retryIntervalMs: z.number().int().min(0),
+});
+export type LadderSettings = z.infer<typeof LadderSettingsSchema>;
+
 // ---- client → server -------------------------------------------------------------------
 
 export const CreateRoomSchema = z.strictObject({
@@ -81,6 +97,8 @@ export const PeerStatsDigestSchema = z.strictObject({
   protocol: z.string().max(8).nullable(),
   /** outbound-rtp qualityLimitationReason, broadcaster side only. */
   qualityLimitation: z.enum(['none', 'cpu', 'bandwidth', 'other']).nullable().optional(),
+  /** Why the viewer is on this path, in plain words ("UDP blocked; using TURN over TCP"). */
+  pathReason: z.string().max(160).nullable().optional(),
 });
 export type PeerStatsDigest = z.infer<typeof PeerStatsDigestSchema>;
 
@@ -98,6 +116,19 @@ export const StatsReportSchema = z.discriminatedUnion('role', [
   }),
 ]);
 export type StatsReport = z.infer<typeof StatsReportSchema>;
+
+/** Viewer → server: serve me over the relay from now on (ack null). */
+export const RelaySubscribeSchema = z.strictObject({ reason: ModeReasonSchema });
+export type RelaySubscribeRequest = z.infer<typeof RelaySubscribeSchema>;
+
+/** Viewer → server: WebRTC works again, stop relaying to me (ack null). */
+export const RelayUnsubscribeSchema = z.strictObject({});
+
+/** Viewer → server: ask the broadcaster for a fresh offer (ladder retry, recovery). Ack null. */
+export const RequestOfferSchema = z.strictObject({});
+
+/** Viewer → server: my relay decoder needs a keyframe (no ack; rate-limited). */
+export const KeyframeRequestSchema = z.strictObject({});
 
 export const ChatSendSchema = z.strictObject({
   text: z.string().trim().min(1).max(LIMITS.maxChatChars),
@@ -119,6 +150,8 @@ export const CreateRoomResultSchema = z.object({
   iceServers: z.array(IceServerSchema),
   /** Viewers already in the room (non-empty only after a reclaim). */
   viewers: z.array(PeerIdSchema),
+  /** The subset of `viewers` served by the relay: the broadcaster makes no peer connection for them. */
+  relayViewers: z.array(PeerIdSchema),
 });
 export type CreateRoomResult = z.infer<typeof CreateRoomResultSchema>;
 
@@ -129,10 +162,20 @@ export const JoinRoomResultSchema = z.object({
   broadcasterOnline: z.boolean(),
   title: z.string(),
   iceServers: z.array(IceServerSchema),
+  /** How the server wants this viewer served first; `relay` when the mesh is full (overflow). */
+  mode: ViewerModeSchema,
+  modeReason: ModeReasonSchema.nullable(),
+  /** False when the server relay is switched off; the ladder then stops at TURN. */
+  relayAvailable: z.boolean(),
+  ladder: LadderSettingsSchema,
 });
 export type JoinRoomResult = z.infer<typeof JoinRoomResultSchema>;
 
-export const ViewerEventSchema = z.object({ viewerId: PeerIdSchema });
+export const ViewerEventSchema = z.object({
+  viewerId: PeerIdSchema,
+  /** Present on viewer_joined: `relay` viewers get no WebRTC offer. */
+  mode: ViewerModeSchema.optional(),
+});
 export type ViewerEvent = z.infer<typeof ViewerEventSchema>;
 
 export const SignalMessageSchema = z.object({
@@ -186,6 +229,15 @@ export const BroadcasterStatusSchema = z.object({
   online: z.boolean(),
 });
 export type BroadcasterStatus = z.infer<typeof BroadcasterStatusSchema>;
+
+/** Server → broadcaster: run the WebCodecs upstream only while this says `active`. */
+export const RelayDemandSchema = z.object({
+  active: z.boolean(),
+  relayViewers: z.number().int().min(0),
+  /** Egress (HLS/RTMP) wants H.264 so ffmpeg can copy it. */
+  preferH264: z.boolean(),
+});
+export type RelayDemand = z.infer<typeof RelayDemandSchema>;
 
 export const ListedRoomSchema = z.object({
   roomId: RoomCodeSchema,

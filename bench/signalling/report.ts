@@ -250,15 +250,28 @@ function goalLines(report: BenchReport): string[] {
   return lines;
 }
 
-/** Replaces this benchmark's section in BENCHMARKS.md, leaving everything else untouched. */
-export function spliceSection(existing: string | null, section: string): string {
+/** The start/end comments that delimit one benchmark's section of BENCHMARKS.md. */
+export interface SectionMarkers {
+  start: string;
+  end: string;
+}
+
+/**
+ * Replaces one benchmark's section in BENCHMARKS.md (the signalling one unless other markers
+ * are given), leaving everything else untouched.
+ */
+export function spliceSection(
+  existing: string | null,
+  section: string,
+  markers: SectionMarkers = { start: SECTION_START, end: SECTION_END },
+): string {
   if (existing === null || existing.trim() === '') {
     return `# Benchmarks\n\nNumbers measured by the scripts in \`bench/\`. Each section is rewritten only by its own script.\n\n${section}\n`;
   }
-  const start = existing.indexOf(SECTION_START);
-  const end = existing.indexOf(SECTION_END);
+  const start = existing.indexOf(markers.start);
+  const end = existing.indexOf(markers.end);
   if (start >= 0 && end > start) {
-    return existing.slice(0, start) + section + existing.slice(end + SECTION_END.length);
+    return existing.slice(0, start) + section + existing.slice(end + markers.end.length);
   }
   return `${existing.trimEnd()}\n\n${section}\n`;
 }

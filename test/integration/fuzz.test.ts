@@ -1,5 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENT_EVENT_NAMES, ERROR_CODES, type AckResult } from '../../shared/index';
+import {
+  CLIENT_EVENT_NAMES,
+  encodeRelayFrame,
+  ERROR_CODES,
+  RELAY_FRAME_VERSION,
+  type AckResult,
+} from '../../shared/index';
 import {
   closeAllClients,
   connectClient,
@@ -87,6 +93,25 @@ function junk(rand: () => number, depth = 0): unknown {
   }
 }
 
+/** Binary that looks like a relay chunk: right version byte, random flags and lengths. */
+function relayJunk(rand: () => number): Uint8Array {
+  if (rand() < 0.2) {
+    return encodeRelayFrame({
+      track: rand() < 0.5 ? 'audio' : 'video',
+      keyframe: rand() < 0.5,
+      seq: Math.floor(rand() * 1e6),
+      timestampUs: rand() * 1e9,
+      durationUs: 33_000,
+      ...(rand() < 0.3 ? { config: { codec: 'vp8' } } : {}),
+      data: new Uint8Array(Math.floor(rand() * 300)),
+    });
+  }
+  const bytes = new Uint8Array(Math.floor(rand() * 120));
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rand() * 256);
+  if (bytes.length > 0 && rand() < 0.7) bytes[0] = RELAY_FRAME_VERSION;
+  return bytes;
+}
+
 function isTypedAck(result: unknown): boolean {
   const r = result as AckResult<unknown>;
   if (!r || typeof r !== 'object') return false;
@@ -126,6 +151,7 @@ describe('fuzz', () => {
       const args: unknown[] = [];
       const argCount = Math.floor(rand() * 3);
       for (let a = 0; a < argCount; a++) args.push(junk(rand));
+      if (event === 'relay_chunk' && rand() < 0.6) args.splice(0, args.length, relayJunk(rand));
       const ackKind = rand();
       if (ackKind < 0.6) {
         expectedAcks++;

@@ -36,7 +36,7 @@ describe('REST and static files', () => {
       clients: 2,
       features: {
         turn: { enabled: false, reason: 'TURN_URLS not set' },
-        relay: { enabled: false },
+        relay: { enabled: true, reason: null },
         hls: { enabled: false },
       },
     });

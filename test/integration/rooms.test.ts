@@ -48,8 +48,12 @@ describe('rooms: create, join, leave, reclaim', () => {
       broadcasterOnline: true,
       title: 'Demo',
       iceServers: [],
+      mode: 'webrtc',
+      modeReason: null,
+      relayAvailable: true,
+      ladder: { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
     });
-    expect(await joined).toEqual({ viewerId: viewer.id });
+    expect(await joined).toEqual({ viewerId: viewer.id, mode: 'webrtc' });
 
     // Joining the same room again is idempotent and does not re-announce.
     const announcements = collect(broadcaster, 'viewer_joined');

@@ -85,7 +85,7 @@ describe('stats summary and chat', () => {
       roomId,
       from: viewers[0]!.id,
       role: 'viewer',
-      name: `Viewer ${viewers[0]!.id!.slice(-4)}`,
+      name: `Viewer ${viewers[0]!.id!.slice(0, 6)}`,
       text: '<b>hello</b>',
     });
     for (const message of await Promise.all(received)) expect(message).toEqual(ack);

@@ -9,7 +9,8 @@ import {
   codecOrderFor,
   type MediaPort,
 } from '../../client/src/state/broadcast-session.svelte';
-import type { MeshPort } from '../../client/src/state/ports';
+import type { MeshPort, UpstreamPort } from '../../client/src/state/ports';
+import type { RelayUpstreamOptions } from '../../client/src/lib/relay-upstream';
 import { FakeSignalling, FakeStream, flush } from './ui-fakes';
 
 class FakeMesh {
@@ -45,6 +46,40 @@ class FakeMesh {
   }
   close() {
     this.closed = true;
+  }
+}
+
+class FakeUpstream {
+  running = false;
+  starts: unknown[] = [];
+  streams: unknown[] = [];
+  qualities: QualityPreset[] = [];
+  preferH264: boolean[] = [];
+  keyframes = 0;
+  stops = 0;
+  constructor(readonly opts: RelayUpstreamOptions) {}
+  async start(stream: MediaStream) {
+    this.running = true;
+    this.starts.push(stream);
+  }
+  async setStream(stream: MediaStream) {
+    this.streams.push(stream);
+  }
+  setQuality(q: QualityPreset) {
+    this.qualities.push(q);
+  }
+  setPreferH264(v: boolean) {
+    this.preferH264.push(v);
+  }
+  requestKeyframe() {
+    this.keyframes += 1;
+  }
+  stop() {
+    this.running = false;
+    this.stops += 1;
+  }
+  stats() {
+    return { bitrateKbps: 1200, fps: 30, codec: this.running ? 'H264' : null, droppedFrames: 0 };
   }
 }
 
@@ -96,11 +131,13 @@ const ROOM: CreateRoomResult = {
   broadcasterToken: 'token-abcdefghijklmnop',
   iceServers: [{ urls: 'stun:example.org' }],
   viewers: [],
+  relayViewers: [],
 };
 
 describe('BroadcastSession', () => {
   let signalling: FakeSignalling;
   let meshes: FakeMesh[];
+  let upstreams: FakeUpstream[];
   let storage: MemoryStorage;
   let m: ReturnType<typeof fakeMedia>;
   let session: BroadcastSession;
@@ -110,19 +147,30 @@ describe('BroadcastSession', () => {
     signalling = new FakeSignalling();
     signalling.responders.create_room = () => ({ ok: true, data: ROOM });
     meshes = [];
+    upstreams = [];
     storage = new MemoryStorage();
     m = fakeMedia();
-    session = new BroadcastSession({
+    session = makeSession();
+  });
+
+  function makeSession(pathOverride?: 'auto' | 'turn' | 'relay') {
+    return new BroadcastSession({
       signalling: signalling.asPort(),
       media: m.media,
       storage,
+      pathOverride,
       createMesh: (opts) => {
         const mesh = new FakeMesh(opts);
         meshes.push(mesh);
         return mesh as unknown as MeshPort;
       },
+      createUpstream: (opts) => {
+        const upstream = new FakeUpstream(opts);
+        upstreams.push(upstream);
+        return upstream as unknown as UpstreamPort;
+      },
     });
-  });
+  }
 
   afterEach(() => {
     session.destroy();
@@ -252,7 +300,7 @@ describe('BroadcastSession', () => {
   it('reclaims the room with its token after the socket reconnects', async () => {
     signalling.responders.reclaim_room = () => ({
       ok: true,
-      data: { ...ROOM, viewers: ['v1', 'v2'] },
+      data: { ...ROOM, viewers: ['v1', 'v2', 'v3'], relayViewers: ['v3'] },
     });
     const oldMesh = await goLive();
     signalling.setState('reconnecting');
@@ -266,9 +314,10 @@ describe('BroadcastSession', () => {
     expect(oldMesh.closed).toBe(true);
     const newMesh = meshes.at(-1)!;
     expect(newMesh).not.toBe(oldMesh);
+    // v3 is served by the relay, so the new mesh offers only to the WebRTC viewers.
     expect(newMesh.added).toEqual(['v1', 'v2']);
     expect(session.phase).toBe('live');
-    expect(session.viewerCount).toBe(2);
+    expect(session.viewerCount).toBe(3);
   });
 
   it('ends the broadcast when the reclaim is refused', async () => {
@@ -316,6 +365,106 @@ describe('BroadcastSession', () => {
     expect(m.stopped).toContain(stream);
     expect(signalling.listenerCount()).toBe(0);
     expect(signalling.requestsOf('leave_room')).toHaveLength(1);
+  });
+  describe('connection ladder (broadcaster side)', () => {
+    it('runs the relay upstream only while the server asks for it', async () => {
+      const mesh = await goLive();
+      expect(mesh.opts.iceTransportPolicy).toBe('all');
+      expect(upstreams).toHaveLength(0);
+      await session.handleRelayDemand({ active: true, relayViewers: 1, preferH264: true });
+      const up = upstreams[0]!;
+      expect(up.opts.preferH264).toBe(true);
+      expect(up.opts.quality).toBe(session.quality);
+      expect(up.starts).toEqual([session.previewStream]);
+      expect(session.relayUpstream).toEqual({
+        running: true,
+        codec: 'H264',
+        bitrateKbps: 1200,
+        error: null,
+      });
+
+      // Chunks go out over signalling; keyframe requests reach the encoder.
+      up.opts.send(new Uint8Array([9]));
+      expect(signalling.relayChunks).toEqual([new Uint8Array([9])]);
+      signalling.emit('keyframe_requested', {});
+      expect(up.keyframes).toBe(1);
+
+      // Source and quality changes follow the capture.
+      await session.setSource('screen');
+      expect(up.streams).toEqual([session.previewStream]);
+      await session.setQuality('480p30');
+      expect(up.qualities).toEqual(['480p30']);
+
+      // A second demand while running only updates the preference.
+      signalling.emit('relay_demand', { active: true, relayViewers: 2, preferH264: false });
+      await flush();
+      expect(upstreams).toHaveLength(1);
+      expect(up.preferH264).toEqual([false]);
+
+      signalling.emit('relay_demand', { active: false, relayViewers: 0, preferH264: false });
+      await flush();
+      expect(up.stops).toBe(1);
+      expect(session.relayUpstream).toBeNull();
+    });
+
+    it('applies a demand that arrived before the room was live', async () => {
+      await session.init();
+      signalling.emit('relay_demand', { active: true, relayViewers: 1, preferH264: false });
+      await flush();
+      expect(upstreams).toHaveLength(0);
+      await session.goLive();
+      await flush();
+      expect(upstreams[0]!.starts).toEqual([session.previewStream]);
+    });
+
+    it('stops the upstream when the broadcast stops', async () => {
+      await goLive();
+      await session.handleRelayDemand({ active: true, relayViewers: 1, preferH264: false });
+      await session.stop();
+      expect(upstreams[0]!.stops).toBe(1);
+    });
+
+    it('makes no peer connection for relay viewers and rebuilds one on offer_requested', async () => {
+      const mesh = await goLive();
+      signalling.emit('viewer_joined', { viewerId: 'r1', mode: 'relay' });
+      signalling.emit('viewer_joined', { viewerId: 'w1', mode: 'webrtc' });
+      expect(mesh.added).toEqual(['w1']);
+      signalling.emit('offer_requested', { viewerId: 'r1' });
+      expect(mesh.removed).toEqual(['r1']);
+      expect(mesh.added).toEqual(['w1', 'r1']);
+    });
+
+    it('keeps the path counts of the latest summary', async () => {
+      await goLive();
+      signalling.emit('stats_summary', {
+        roomId: '123456',
+        at: 1,
+        viewerCount: 3,
+        pathCounts: { direct: 1, turn: 0, relay: 2, hls: 0 },
+        broadcaster: { online: true, uploadKbps: 10 },
+        viewers: [],
+      } as unknown as StatsSummary);
+      expect(session.pathCounts).toEqual({ direct: 1, turn: 0, relay: 2, hls: 0 });
+    });
+
+    it('?path=turn (hide my IP) forces TURN on every viewer connection', async () => {
+      session.destroy();
+      session = makeSession('turn');
+      const mesh = await goLive();
+      expect(mesh.opts.iceTransportPolicy).toBe('relay');
+      // Locked while live.
+      session.setPathOverride('auto');
+      expect(session.pathOverride).toBe('turn');
+    });
+
+    it('?path=relay makes no peer connections at all', async () => {
+      session.destroy();
+      session = makeSession('relay');
+      const mesh = await goLive();
+      signalling.emit('viewer_joined', { viewerId: 'w1', mode: 'webrtc' });
+      signalling.emit('offer_requested', { viewerId: 'w1' });
+      expect(mesh.added).toEqual([]);
+    });
   });
 });
 

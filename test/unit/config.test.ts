@@ -1,5 +1,18 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
 
 describe('loadConfig', () => {
   it('has safe defaults with no public STUN servers', () => {
@@ -10,6 +23,14 @@ describe('loadConfig', () => {
       clientDir: 'dist/client',
       rooms: { maxViewersPerRoom: 100, maxRooms: 10_000, reclaimGraceMs: 30_000 },
       ice: { stunUrls: [] },
+      turn: { urls: [], secret: null, ttlS: 3600 },
+      ladder: { maxMeshViewers: 8, mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
+      relay: {
+        enabled: true,
+        maxRoomKbps: 40_000,
+        viewerBacklogBytes: 2_000_000,
+        gopCacheBytes: 8_000_000,
+      },
     });
   });
 
@@ -44,6 +65,18 @@ describe('loadConfig', () => {
     ['RECLAIM_GRACE_S', 'soon'],
     ['STUN_URLS', 'http://example.com'],
     ['LOG_LEVEL', 'loud'],
+    ['TURN_URLS', 'stun:a.example:3478'],
+    ['TURN_URLS', 'https://turn.example'],
+    ['TURN_SECRET', 'too-short'],
+    ['TURN_SECRET', 'has a space in it, long enough'],
+    ['TURN_TTL_S', '10'],
+    ['MAX_MESH_VIEWERS', '-1'],
+    ['MEDIA_TIMEOUT_MS', 'fast'],
+    ['WEBRTC_RETRY_MS', '1.5'],
+    ['RELAY_ENABLED', 'maybe'],
+    ['RELAY_MAX_ROOM_KBPS', '0'],
+    ['RELAY_VIEWER_BACKLOG_BYTES', '100'],
+    ['RELAY_GOP_CACHE_BYTES', 'lots'],
   ])('names the bad variable %s=%s', (name, value) => {
     let caught: unknown;
     try {
@@ -54,5 +87,80 @@ describe('loadConfig', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).variable).toBe(name);
     expect((caught as ConfigError).message).toContain(name);
+  });
+});
+
+describe('loadConfig: TURN, ladder and relay', () => {
+  const secret = 'a-long-enough-turn-secret';
+
+  it('reads the TURN, ladder and relay variables', () => {
+    const config = loadConfig({
+      TURN_URLS: 'turn:t.example:3478?transport=udp, turns:t.example:5349?transport=tcp',
+      TURN_SECRET: secret,
+      TURN_TTL_S: '600',
+      MAX_MESH_VIEWERS: '1',
+      MEDIA_TIMEOUT_MS: '3000',
+      WEBRTC_RETRY_MS: '5000',
+      RELAY_ENABLED: 'false',
+      RELAY_MAX_ROOM_KBPS: '9000',
+      RELAY_VIEWER_BACKLOG_BYTES: '500000',
+      RELAY_GOP_CACHE_BYTES: '4000000',
+    });
+    expect(config.turn).toEqual({
+      urls: ['turn:t.example:3478?transport=udp', 'turns:t.example:5349?transport=tcp'],
+      secret,
+      ttlS: 600,
+    });
+    expect(config.ladder).toEqual({
+      maxMeshViewers: 1,
+      mediaTimeoutMs: 3000,
+      retryIntervalMs: 5000,
+    });
+    expect(config.relay).toEqual({
+      enabled: false,
+      maxRoomKbps: 9000,
+      viewerBacklogBytes: 500_000,
+      gopCacheBytes: 4_000_000,
+    });
+    expect(loadConfig({ RELAY_ENABLED: '1' }).relay.enabled).toBe(true);
+    expect(loadConfig({ RELAY_ENABLED: 'off' }).relay.enabled).toBe(false);
+  });
+
+  it('reads the secret from TURN_SECRET_FILE, ignoring surrounding whitespace', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'roomcast-config-'));
+    const file = path.join(dir, 'turn-secret');
+    writeFileSync(file, `  ${secret}\n`);
+    expect(loadConfig({ TURN_SECRET_FILE: file }).turn.secret).toBe(secret);
+    // An injected reader: the real file system is the default only.
+    const read = (p: string) => (p === '/run/secrets/turn' ? `${secret}\n` : '');
+    expect(loadConfig({ TURN_SECRET_FILE: '/run/secrets/turn' }, read).turn.secret).toBe(secret);
+  });
+
+  it('refuses a missing, short or ambiguous secret file without echoing the secret', () => {
+    const missing = configError(() => loadConfig({ TURN_SECRET_FILE: '/nonexistent/turn' }));
+    expect(missing.variable).toBe('TURN_SECRET_FILE');
+    expect(missing.message).toContain('ENOENT');
+
+    const short = configError(() => loadConfig({ TURN_SECRET_FILE: 'f' }, () => 'tiny\n'));
+    expect(short.variable).toBe('TURN_SECRET_FILE');
+    expect(short.message).not.toContain('tiny');
+
+    const spaced = configError(() =>
+      loadConfig({ TURN_SECRET_FILE: 'f' }, () => 'two words that are long'),
+    );
+    expect(spaced.message).toContain('whitespace');
+    expect(spaced.message).not.toContain('two words');
+
+    const both = configError(() =>
+      loadConfig({ TURN_SECRET: secret, TURN_SECRET_FILE: 'f' }, () => secret),
+    );
+    expect(both.variable).toBe('TURN_SECRET_FILE');
+    expect(both.message).not.toContain(secret);
+  });
+
+  it('never puts the TURN_SECRET value in the error message', () => {
+    const err = configError(() => loadConfig({ TURN_SECRET: 'short-secret' }));
+    expect(err.variable).toBe('TURN_SECRET');
+    expect(err.message).not.toContain('short-secret');
   });
 });

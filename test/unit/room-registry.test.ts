@@ -195,3 +195,33 @@ describe('RoomRegistry', () => {
     expect(ctx.registry.listedRooms()).toEqual([]);
   });
 });
+
+describe('RoomRegistry viewer modes', () => {
+  it('records each viewer’s mode and counts them per room', () => {
+    const registry = new RoomRegistry({ maxViewersPerRoom: 10, maxRooms: 10, reclaimGraceMs: 0 });
+    const created = registry.createRoom('b');
+    if (!created.ok) throw new Error(created.code);
+    const roomId = created.value.room.id;
+    registry.joinRoom(roomId, 'v1');
+    registry.joinRoom(roomId, 'v2', (room) =>
+      room.viewers.size >= 1
+        ? { mode: 'relay', modeReason: 'overflow' }
+        : { mode: 'webrtc', modeReason: null },
+    );
+    expect(registry.getRoom(roomId)?.viewers.get('v1')).toMatchObject({
+      mode: 'webrtc',
+      modeReason: null,
+    });
+    expect(registry.getRoom(roomId)?.viewers.get('v2')).toMatchObject({
+      mode: 'relay',
+      modeReason: 'overflow',
+    });
+    expect(registry.modeCounts(roomId)).toEqual({ webrtc: 1, relay: 1 });
+    expect(registry.setViewerMode('v1', 'relay', 'fallback')).toBe(true);
+    expect(registry.setViewerMode('v2', 'webrtc', 'overflow')).toBe(true);
+    expect(registry.getRoom(roomId)?.viewers.get('v2')?.modeReason).toBeNull();
+    expect(registry.modeCounts(roomId)).toEqual({ webrtc: 1, relay: 1 });
+    expect(registry.setViewerMode('b', 'relay', 'forced')).toBe(false); // the broadcaster
+    expect(registry.setViewerMode('nobody', 'relay', 'forced')).toBe(false);
+  });
+});

@@ -6,6 +6,7 @@ describe('matchRoute', () => {
     expect(matchRoute('/')).toEqual({ name: 'home' });
     expect(matchRoute('/broadcast')).toEqual({ name: 'broadcast' });
     expect(matchRoute('/broadcast/')).toEqual({ name: 'broadcast' });
+    expect(matchRoute('/check')).toEqual({ name: 'check' });
     expect(matchRoute('/watch/123456')).toEqual({ name: 'watch', room: '123456' });
     expect(matchRoute('/watch/abc')).toEqual({ name: 'watch', room: 'abc' });
     expect(matchRoute('/nope')).toEqual({ name: 'not-found', path: '/nope' });

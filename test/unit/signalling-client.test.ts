@@ -42,6 +42,10 @@ beforeEach(async () => {
             broadcasterOnline: true,
             title: 'Demo',
             iceServers: [],
+            mode: 'webrtc',
+            modeReason: null,
+            relayAvailable: false,
+            ladder: { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
           }),
         );
       } else {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerStatsDigest, RoomCode } from '../../shared/index';
-import { StatsAggregator } from '../../server/stats-aggregator';
+import { StatsAggregator, UPLINK_SATURATED_MS } from '../../server/stats-aggregator';
 
 const ROOM = '123456' as RoomCode;
 
@@ -116,5 +116,52 @@ describe('StatsAggregator', () => {
     agg.removeRoom(ROOM);
     const summary = agg.summarize({ roomId: ROOM, broadcasterOnline: true, viewers: [] });
     expect(summary).toMatchObject({ roomId: ROOM, viewerCount: 0, viewers: [] });
+  });
+});
+
+describe('StatsAggregator.isUplinkSaturated', () => {
+  const peer = (viewerId: string, limit: 'none' | 'bandwidth') => ({
+    viewerId,
+    path: 'direct' as const,
+    codec: 'VP8',
+    bitrateKbps: 1,
+    fps: 1,
+    width: 1,
+    height: 1,
+    rttMs: null,
+    lossPct: null,
+    candidateType: null,
+    protocol: null,
+    qualityLimitation: limit,
+  });
+
+  it('needs half the peers bandwidth-limited for UPLINK_SATURATED_MS, with fresh reports', () => {
+    let now = 0;
+    const stats = new StatsAggregator({ now: () => now });
+    const room = '123456' as RoomCode;
+    const all = () => true;
+    stats.recordBroadcasterReport(room, 1, [peer('a', 'bandwidth'), peer('b', 'none')], all);
+    now = UPLINK_SATURATED_MS - 1;
+    stats.recordBroadcasterReport(room, 1, [peer('a', 'bandwidth'), peer('b', 'none')], all);
+    expect(stats.isUplinkSaturated(room)).toBe(false);
+    now = UPLINK_SATURATED_MS;
+    expect(stats.isUplinkSaturated(room)).toBe(true);
+    // One of three limited is not enough, and it resets the clock.
+    stats.recordBroadcasterReport(
+      room,
+      1,
+      [peer('a', 'bandwidth'), peer('b', 'none'), peer('c', 'none')],
+      all,
+    );
+    expect(stats.isUplinkSaturated(room)).toBe(false);
+    stats.recordBroadcasterReport(room, 1, [peer('a', 'bandwidth')], all);
+    now += UPLINK_SATURATED_MS;
+    expect(stats.isUplinkSaturated(room)).toBe(true);
+    now += 60_000; // the broadcaster stopped reporting
+    expect(stats.isUplinkSaturated(room)).toBe(false);
+    // Made-up viewer ids don't count.
+    stats.recordBroadcasterReport(room, 1, [peer('ghost', 'bandwidth')], () => false);
+    now += UPLINK_SATURATED_MS;
+    expect(stats.isUplinkSaturated(room)).toBe(false);
   });
 });

@@ -20,6 +20,8 @@ export class FakeSignalling {
   responders: Partial<Record<RequestEvent, Responder>> = {};
   signals: unknown[] = [];
   stats: unknown[] = [];
+  relayChunks: Uint8Array[] = [];
+  keyframeRequests = 0;
   readonly #handlers = new Map<string, Set<Handler>>();
   readonly #stateCbs = new Set<(s: ConnectionState) => void>();
   readonly #welcomeCbs = new Set<(w: Welcome) => void>();
@@ -93,6 +95,14 @@ export class FakeSignalling {
 
   sendStats(report: unknown): void {
     this.stats.push(report);
+  }
+
+  sendRelayChunk(frame: Uint8Array): void {
+    this.relayChunks.push(frame);
+  }
+
+  sendKeyframeRequest(): void {
+    this.keyframeRequests += 1;
   }
 
   close(): void {}

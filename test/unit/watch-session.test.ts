@@ -1,19 +1,58 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JoinRoomResult, PeerStatsDigest, StatsSummary } from '../../shared/index';
 import type { ViewerLinkOptions } from '../../client/src/lib/viewer-link';
-import { WATCH_CHAT_LIMIT, WatchSession } from '../../client/src/state/watch-session.svelte';
-import type { LinkPort } from '../../client/src/state/ports';
+import type { RelayPlayerOptions } from '../../client/src/lib/relay-player';
+import {
+  FRAME_PROBE_INTERVAL_MS,
+  WATCH_CHAT_LIMIT,
+  WatchSession,
+} from '../../client/src/state/watch-session.svelte';
+import type { LinkPort, RelayPlayerPort } from '../../client/src/state/ports';
 import { FakeSignalling, FakeStream, flush } from './ui-fakes';
 
 class FakeLink {
   signals: unknown[] = [];
   closed = false;
   digest: PeerStatsDigest | null = null;
+  framesDecoded = 0;
   constructor(readonly opts: ViewerLinkOptions) {}
   async handleSignal(msg: unknown) {
     this.signals.push(msg);
   }
+  probes = 0;
+  async probeFramesDecoded() {
+    this.probes += 1;
+    return this.framesDecoded;
+  }
   async collectStats() {
+    return this.digest;
+  }
+  close() {
+    this.closed = true;
+  }
+}
+
+class FakePlayer {
+  chunks: unknown[] = [];
+  closed = false;
+  framesDecoded = 0;
+  digest: PeerStatsDigest = {
+    path: 'relay',
+    codec: 'H264',
+    bitrateKbps: 700,
+    fps: 30,
+    width: 854,
+    height: 480,
+    rttMs: null,
+    lossPct: null,
+    candidateType: null,
+    protocol: null,
+  };
+  constructor(readonly opts: RelayPlayerOptions) {}
+  handleChunk(frame: unknown) {
+    this.chunks.push(frame);
+  }
+  collectStats() {
     return this.digest;
   }
   close() {
@@ -27,6 +66,10 @@ const JOINED: JoinRoomResult = {
   broadcasterOnline: true,
   title: 'Show',
   iceServers: [{ urls: 'stun:example.org' }],
+  mode: 'webrtc',
+  modeReason: null,
+  relayAvailable: false,
+  ladder: { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
 };
 
 const DIGEST: PeerStatsDigest = {
@@ -45,21 +88,33 @@ const DIGEST: PeerStatsDigest = {
 describe('WatchSession', () => {
   let signalling: FakeSignalling;
   let links: FakeLink[];
+  let players: FakePlayer[];
   let session: WatchSession;
+
+  function makeSession(pathOverride?: 'auto' | 'turn' | 'relay') {
+    return new WatchSession({
+      signalling: signalling.asPort(),
+      pathOverride,
+      createLink: (opts) => {
+        const link = new FakeLink(opts);
+        links.push(link);
+        return link as unknown as LinkPort;
+      },
+      createRelayPlayer: (opts) => {
+        const player = new FakePlayer(opts);
+        players.push(player);
+        return player as unknown as RelayPlayerPort;
+      },
+    });
+  }
 
   beforeEach(() => {
     vi.useFakeTimers();
     signalling = new FakeSignalling();
     signalling.responders.join_room = () => ({ ok: true, data: JOINED });
     links = [];
-    session = new WatchSession({
-      signalling: signalling.asPort(),
-      createLink: (opts) => {
-        const link = new FakeLink(opts);
-        links.push(link);
-        return link as unknown as LinkPort;
-      },
-    });
+    players = [];
+    session = makeSession();
   });
 
   afterEach(() => {
@@ -123,7 +178,9 @@ describe('WatchSession', () => {
     await session.start('123456');
     links[0]!.digest = DIGEST;
     await vi.advanceTimersByTimeAsync(1000);
-    expect(signalling.stats).toEqual([{ role: 'viewer', inbound: DIGEST }]);
+    expect(signalling.stats).toEqual([
+      { role: 'viewer', inbound: { ...DIGEST, pathReason: null } },
+    ]);
     expect(session.codec).toBe('AV1');
     expect(session.path).toBe('direct');
     await vi.advanceTimersByTimeAsync(2000);
@@ -208,5 +265,182 @@ describe('WatchSession', () => {
     expect(signalling.requestsOf('leave_room')).toHaveLength(1);
     expect(links[0]!.closed).toBe(true);
     expect(signalling.listenerCount()).toBe(0);
+  });
+
+  describe('connection ladder', () => {
+    const WITH_RELAY: JoinRoomResult = { ...JOINED, relayAvailable: true };
+
+    beforeEach(() => {
+      signalling.responders.join_room = () => ({ ok: true, data: WITH_RELAY });
+    });
+
+    it('stays on direct WebRTC with no reason when frames arrive in time', async () => {
+      await session.start('123456');
+      expect(links[0]!.opts.iceTransportPolicy).toBe('all');
+      links[0]!.digest = DIGEST;
+      links[0]!.framesDecoded = 12;
+      await vi.advanceTimersByTimeAsync(20_000);
+      expect(signalling.requestsOf('relay_subscribe')).toEqual([]);
+      expect(players).toHaveLength(0);
+      expect(session.path).toBe('direct');
+      expect(session.reason).toBeNull();
+      expect(session.ladder?.phase).toBe('webrtc');
+    });
+
+    it('notices first frames within a probe interval and then stops probing', async () => {
+      await session.start('123456');
+      const link = links[0]!;
+      await vi.advanceTimersByTimeAsync(FRAME_PROBE_INTERVAL_MS);
+      expect(link.probes).toBe(1);
+      link.framesDecoded = 1;
+      await vi.advanceTimersByTimeAsync(FRAME_PROBE_INTERVAL_MS);
+      expect(session.ladder?.phase).toBe('webrtc');
+      const probes = link.probes;
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(link.probes).toBe(probes);
+    });
+
+    it('falls back to the relay after the media deadline, shows it, and reports it', async () => {
+      await session.start('123456');
+      const webrtc = new FakeStream('webrtc') as unknown as MediaStream;
+      links[0]!.opts.onStream(webrtc); // tracks arrive, but no frame is ever decoded
+      expect(session.stream).toBe(webrtc);
+      await vi.advanceTimersByTimeAsync(8000);
+      expect(links[0]!.closed).toBe(true);
+      expect(signalling.requestsOf('relay_subscribe')).toEqual([{ reason: 'fallback' }]);
+      const player = players[0]!;
+      expect(session.path).toBe('relay');
+      expect(session.state).toBe('connecting');
+
+      const chunk = new Uint8Array([1, 2, 3]);
+      signalling.emit('relay_chunk', chunk.buffer);
+      expect(player.chunks).toEqual([chunk.buffer]);
+      player.opts.requestKeyframe();
+      expect(signalling.keyframeRequests).toBe(1);
+
+      const relayStream = new FakeStream('relay') as unknown as MediaStream;
+      player.opts.onStream(relayStream);
+      player.opts.onFirstFrame?.();
+      expect(session.stream).toBe(relayStream);
+      expect(session.state).toBe('playing');
+      expect(session.ladder?.relayPlaying).toBe(true);
+
+      signalling.stats = [];
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(signalling.stats).toEqual([
+        {
+          role: 'viewer',
+          inbound: {
+            ...player.digest,
+            pathReason: 'No WebRTC media after 8 s; using the server relay',
+          },
+        },
+      ]);
+      expect(session.reason).toEqual({ key: 'reason.relayFallback', params: { seconds: 8 } });
+    });
+
+    it('retries WebRTC in the background and upgrades back when its frames flow', async () => {
+      await session.start('123456');
+      await vi.advanceTimersByTimeAsync(8000);
+      const player = players[0]!;
+      const relayStream = new FakeStream('relay') as unknown as MediaStream;
+      player.opts.onStream(relayStream);
+      expect(signalling.requestsOf('request_offer')).toHaveLength(0);
+
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(signalling.requestsOf('request_offer')).toHaveLength(1);
+      const trial = links[1]!;
+      expect(trial.closed).toBe(false);
+      // The trial's tracks arrive but the relay keeps the screen until frames are decoded.
+      const webrtc = new FakeStream('webrtc-2') as unknown as MediaStream;
+      trial.opts.onStream(webrtc);
+      expect(session.stream).toBe(relayStream);
+
+      trial.digest = { ...DIGEST, path: 'turn', candidateType: 'relay', protocol: 'tcp' };
+      trial.framesDecoded = 5;
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(session.stream).toBe(webrtc);
+      expect(player.closed).toBe(true);
+      expect(signalling.requestsOf('relay_unsubscribe')).toHaveLength(1);
+      expect(session.path).toBe('turn');
+      expect(session.reason).toEqual({ key: 'reason.turnTcp' });
+      const last = signalling.stats.at(-1) as { inbound: PeerStatsDigest };
+      expect(last.inbound.pathReason).toBe('UDP blocked; using TURN over TCP');
+    });
+
+    it('?path=relay subscribes at once with reason forced and opens no WebRTC', async () => {
+      session.destroy();
+      session = makeSession('relay');
+      await session.start('123456');
+      expect(signalling.requestsOf('relay_subscribe')).toEqual([{ reason: 'forced' }]);
+      expect(links).toHaveLength(0);
+      expect(session.path).toBe('relay');
+      expect(session.reason).toEqual({ key: 'reason.relayForced' });
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(links).toHaveLength(0);
+      expect(signalling.requestsOf('request_offer')).toHaveLength(0);
+    });
+
+    it('?path=turn and the hide-my-IP toggle ask ICE for relay candidates only', async () => {
+      session.destroy();
+      session = makeSession('turn');
+      await session.start('123456');
+      expect(links[0]!.opts.iceTransportPolicy).toBe('relay');
+      session.setPathOverride('auto');
+      expect(links[0]!.closed).toBe(true);
+      expect(links[1]!.opts.iceTransportPolicy).toBe('all');
+      expect(signalling.requestsOf('request_offer')).toHaveLength(1);
+    });
+
+    it('a join ack with mode relay (overflow) goes straight to the relay', async () => {
+      signalling.responders.join_room = () => ({
+        ok: true,
+        data: { ...WITH_RELAY, mode: 'relay', modeReason: 'overflow' },
+      });
+      await session.start('123456');
+      expect(links).toHaveLength(0);
+      expect(signalling.requestsOf('relay_subscribe')).toEqual([{ reason: 'overflow' }]);
+      expect(session.reason).toEqual({ key: 'reason.relayOverflow' });
+    });
+
+    it('without a relay it stays on WebRTC and says that no path works', async () => {
+      signalling.responders.join_room = () => ({ ok: true, data: JOINED });
+      await session.start('123456');
+      await vi.advanceTimersByTimeAsync(8000);
+      expect(signalling.requestsOf('relay_subscribe')).toEqual([]);
+      expect(links[0]!.closed).toBe(false);
+      expect(session.reason).toEqual({ key: 'reason.noPath', params: { seconds: 8 } });
+    });
+
+    it('a refused relay_subscribe goes back to WebRTC with the no-path message', async () => {
+      signalling.responders.relay_subscribe = () => ({
+        ok: false,
+        error: { code: 'INVALID_PAYLOAD', message: 'x' },
+      });
+      await session.start('123456');
+      await vi.advanceTimersByTimeAsync(8000);
+      await flush(10);
+      expect(players[0]!.closed).toBe(true);
+      expect(links[1]!.closed).toBe(false);
+      expect(session.ladder?.active).toBe('webrtc');
+      expect(session.reason?.key).toBe('reason.noPath');
+    });
+
+    it('rejoins from the top after a reconnect and cleans up the relay on destroy', async () => {
+      await session.start('123456');
+      await vi.advanceTimersByTimeAsync(8000);
+      signalling.setState('reconnecting');
+      signalling.setState('connected');
+      signalling.welcome('client-2');
+      await flush(20);
+      expect(players[0]!.closed).toBe(true);
+      // The server forgot the old socket; no unsubscribe for it.
+      expect(signalling.requestsOf('relay_unsubscribe')).toHaveLength(0);
+      expect(links).toHaveLength(2);
+      expect(session.ladder?.phase).toBe('webrtc-trying');
+      session.destroy();
+      expect(links[1]!.closed).toBe(true);
+      expect(signalling.listenerCount()).toBe(0);
+    });
   });
 });

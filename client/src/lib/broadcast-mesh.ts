@@ -20,6 +20,8 @@ export type ContentKind = 'camera' | 'screen';
 export interface BroadcastMeshOptions {
   signalling: Pick<SignallingClient, 'sendSignal'>;
   iceServers: RTCIceServer[];
+  /** 'relay' forces TURN for every viewer connection (?path=turn, "hide my IP address"). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   codecOrder: readonly VideoCodecName[];
   quality: QualityPreset;
   contentKind: ContentKind;
@@ -126,6 +128,7 @@ export class BroadcastMesh {
       remoteId: viewerId,
       polite: false,
       iceServers: this.#opts.iceServers,
+      iceTransportPolicy: this.#opts.iceTransportPolicy,
       send: (signal) => this.#opts.signalling.sendSignal(signal),
       createPeerConnection: this.#opts.createPeerConnection,
       onStateChange: (state) => this.#handleViewerState(viewerId, state),

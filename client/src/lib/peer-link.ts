@@ -10,6 +10,8 @@ export interface PeerLinkOptions {
   /** Perfect negotiation role: the polite peer yields on offer collisions. */
   polite: boolean;
   iceServers: RTCIceServer[];
+  /** 'relay' forces TURN (hides the host and server-reflexive addresses). Default 'all'. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   send: (signal: SignalRequest) => void;
   onTrack?: (event: RTCTrackEvent) => void;
   onStateChange?: (state: RTCPeerConnectionState) => void;
@@ -49,7 +51,11 @@ export class PeerLink {
     this.remoteId = opts.remoteId;
     this.polite = opts.polite;
     this.#log = opts.logger ?? createLogger(`peer:${opts.remoteId.slice(0, 6)}`);
-    const config: RTCConfiguration = { iceServers: opts.iceServers, bundlePolicy: 'max-bundle' };
+    const config: RTCConfiguration = {
+      iceServers: opts.iceServers,
+      bundlePolicy: 'max-bundle',
+      ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}),
+    };
     this.pc = opts.createPeerConnection
       ? opts.createPeerConnection(config)
       : new RTCPeerConnection(config);

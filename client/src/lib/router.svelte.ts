@@ -1,7 +1,9 @@
-/** A tiny history-API router: four routes, links intercepted at the document. */
+/** A tiny history-API router: five routes, links intercepted at the document. */
 export type Route =
   | { name: 'home' }
   | { name: 'broadcast' }
+  /** The connection self-test. */
+  | { name: 'check' }
   /** `room` is the raw path segment; the watch page decides whether it is a valid code. */
   | { name: 'watch'; room: string }
   | { name: 'not-found'; path: string };
@@ -10,6 +12,7 @@ export function matchRoute(pathname: string): Route {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   if (path === '/' || path === '') return { name: 'home' };
   if (path === '/broadcast') return { name: 'broadcast' };
+  if (path === '/check') return { name: 'check' };
   const watch = /^\/watch\/([^/]+)$/.exec(path);
   if (watch?.[1]) {
     let room = watch[1];

@@ -14,7 +14,15 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'dis
 export type ClientErrorCode = ErrorCode | 'TIMEOUT' | 'DISCONNECTED';
 export type RequestResult<T> =
   { ok: true; data: T } | { ok: false; error: { code: ClientErrorCode; message: string } };
-export type RequestEvent = 'create_room' | 'reclaim_room' | 'join_room' | 'leave_room' | 'chat';
+export type RequestEvent =
+  | 'create_room'
+  | 'reclaim_room'
+  | 'join_room'
+  | 'leave_room'
+  | 'chat'
+  | 'relay_subscribe'
+  | 'relay_unsubscribe'
+  | 'request_offer';
 
 /** The `data` type of a request event's successful ack. */
 export type AckData<E extends RequestEvent> =
@@ -214,6 +222,21 @@ export class SignallingClient {
   sendStats(report: StatsReport): void {
     if (!this.#socket.connected) return;
     this.#socket.emit('stats', report);
+  }
+
+  /**
+   * One encoded relay chunk (broadcaster only). Dropped while disconnected: buffering media
+   * for a reconnect would only replay stale frames; the next keyframe resyncs viewers.
+   */
+  sendRelayChunk(frame: Uint8Array): void {
+    if (!this.#socket.connected) return;
+    this.#socket.emit('relay_chunk', frame);
+  }
+
+  /** Relay viewer → broadcaster (via the server, which rate-limits): send a keyframe. */
+  sendKeyframeRequest(): void {
+    if (!this.#socket.connected) return;
+    this.#socket.emit('keyframe_request', {});
   }
 
   close(): void {

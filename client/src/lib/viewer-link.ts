@@ -8,6 +8,8 @@ export interface ViewerLinkOptions {
   signalling: Pick<SignallingClient, 'sendSignal'>;
   broadcasterId: string;
   iceServers: RTCIceServer[];
+  /** 'relay' forces TURN (?path=turn, "hide my IP address"). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   onStream: (stream: MediaStream) => void;
   onStateChange?: (state: RTCPeerConnectionState) => void;
   /** Test seam, passed through to the PeerLink. */
@@ -35,6 +37,7 @@ export class ViewerLink {
       remoteId: opts.broadcasterId,
       polite: true,
       iceServers: opts.iceServers,
+      iceTransportPolicy: opts.iceTransportPolicy,
       send: (signal) => opts.signalling.sendSignal(signal),
       createPeerConnection: opts.createPeerConnection,
       onTrack: (event) => this.#handleTrack(event.track),
@@ -50,6 +53,11 @@ export class ViewerLink {
     return this.#link.connectionState;
   }
 
+  /** inbound-rtp video framesDecoded as of the last collectStats(); > 0 means media flows. */
+  get framesDecoded(): number {
+    return this.#snapshot?.frames ?? 0;
+  }
+
   /** Applies a signal from the broadcaster; anything from anyone else is ignored. */
   async handleSignal(msg: SignalMessage): Promise<void> {
     if (this.#closed || msg.from !== this.#opts.broadcasterId) {
@@ -57,6 +65,27 @@ export class ViewerLink {
       return;
     }
     await this.#link.handleSignal(msg);
+  }
+
+  /**
+   * inbound-rtp video framesDecoded right now, without touching the stats snapshot that
+   * collectStats() computes rates from. The ladder polls it while waiting for first frames.
+   */
+  async probeFramesDecoded(): Promise<number> {
+    if (this.#closed) return 0;
+    try {
+      const report = await this.#link.getStats();
+      let frames = 0;
+      for (const stat of report.values() as Iterable<Record<string, unknown>>) {
+        if (stat.type === 'inbound-rtp' && stat.kind === 'video') {
+          const decoded = stat.framesDecoded;
+          if (typeof decoded === 'number' && decoded > frames) frames = decoded;
+        }
+      }
+      return frames;
+    } catch {
+      return 0;
+    }
   }
 
   async collectStats(): Promise<PeerStatsDigest | null> {

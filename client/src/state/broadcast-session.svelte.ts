@@ -3,6 +3,8 @@ import {
   DEFAULT_QUALITY,
   type ChatMessage,
   type CreateRoomResult,
+  type MediaPath,
+  type RelayDemand,
   type QualityPreset,
   type RoomCode,
   type StatsSummary,
@@ -12,12 +14,17 @@ import {
 import { BroadcastMesh } from '../lib/broadcast-mesh';
 import * as mediaCapture from '../lib/media-capture';
 import { createLogger } from '../lib/logger';
+import { iceTransportPolicyFor, type PathOverride } from '../lib/path-override';
+import { codecNameFromCodecString } from '../lib/relay/codec-selection';
+import { RelayUpstream } from '../lib/relay-upstream';
 import type { ConnectionState } from '../lib/signalling-client';
 import {
   errorFromCode,
   pushBounded,
   type CreateMesh,
+  type CreateUpstream,
   type MeshPort,
+  type UpstreamPort,
   type SessionStoragePort,
   type SignallingPort,
   type UiError,
@@ -41,6 +48,9 @@ export interface BroadcastSessionDeps {
   signalling: SignallingPort;
   media?: MediaPort;
   createMesh?: CreateMesh;
+  createUpstream?: CreateUpstream;
+  /** ?path= from the URL: `turn` forces TURN on every viewer connection, `relay` makes none. */
+  pathOverride?: PathOverride;
   /** Where the reclaim token lives; survives a reload of this tab only. */
   storage?: SessionStoragePort | null;
   statsIntervalMs?: number;
@@ -50,6 +60,14 @@ export const CHAT_LOG_LIMIT = 200;
 /** One sample per second: two minutes of upload history for the sparkline. */
 export const UPLOAD_HISTORY_LIMIT = 120;
 export const RECLAIM_STORAGE_KEY = 'roomcast:broadcast';
+
+/** What the "relay upstream" indicator shows. */
+export interface RelayUpstreamStatus {
+  running: boolean;
+  codec: string | null;
+  bitrateKbps: number;
+  error: string | null;
+}
 
 interface SavedBroadcast {
   roomId: RoomCode;
@@ -86,6 +104,10 @@ export class BroadcastSession {
   chat = $state.raw<ChatMessage[]>([]);
   error = $state<UiError | null>(null);
   busy = $state(false);
+  pathOverride = $state<PathOverride>('auto');
+  /** Viewers per media path from the latest stats_summary (overflow shows up as relay). */
+  pathCounts = $state.raw<Partial<Record<MediaPath, number>> | null>(null);
+  relayUpstream = $state.raw<RelayUpstreamStatus | null>(null);
 
   codecOrder = $derived(codecOrderFor(this.codecChoice));
   uploadKbps = $derived(this.uploadHistory.at(-1) ?? 0);
@@ -94,6 +116,11 @@ export class BroadcastSession {
   readonly #signalling: SignallingPort;
   readonly #media: MediaPort;
   readonly #createMesh: CreateMesh;
+  readonly #createUpstream: CreateUpstream;
+  #upstream: UpstreamPort | null = null;
+  #upstreamError: string | null = null;
+  /** The latest relay_demand; it can arrive before a reclaim's ack makes us live. */
+  #demand: RelayDemand | null = null;
   readonly #storage: SessionStoragePort | null;
   readonly #statsIntervalMs: number;
   #mesh: MeshPort | null = null;
@@ -109,6 +136,8 @@ export class BroadcastSession {
     this.#signalling = deps.signalling;
     this.#media = deps.media ?? mediaCapture;
     this.#createMesh = deps.createMesh ?? ((opts) => new BroadcastMesh(opts));
+    this.#createUpstream = deps.createUpstream ?? ((opts) => new RelayUpstream(opts));
+    this.pathOverride = deps.pathOverride ?? 'auto';
     this.#storage = deps.storage ?? null;
     this.#statsIntervalMs = deps.statsIntervalMs ?? 1000;
     this.screenSupported = this.#media.isScreenCaptureSupported();
@@ -124,7 +153,10 @@ export class BroadcastSession {
     this.#unsubscribers.push(
       s.onStateChange((state) => this.handleConnectionState(state)),
       s.onWelcome((welcome) => void this.handleWelcome(welcome.clientId)),
-      s.on('viewer_joined', ({ viewerId }) => this.#mesh?.addViewer(viewerId)),
+      s.on('viewer_joined', ({ viewerId, mode }) => this.handleViewerJoined(viewerId, mode)),
+      s.on('offer_requested', ({ viewerId }) => this.handleOfferRequested(viewerId)),
+      s.on('relay_demand', (demand) => void this.handleRelayDemand(demand)),
+      s.on('keyframe_requested', () => this.#upstream?.requestKeyframe()),
       s.on('viewer_left', ({ viewerId }) => this.#mesh?.removeViewer(viewerId)),
       s.on('signal', (msg) => void this.#mesh?.handleSignal(msg)),
       s.on('stats_summary', (summary) => this.handleStatsSummary(summary)),
@@ -181,6 +213,10 @@ export class BroadcastSession {
         await this.#mesh.setStream(stream);
         await this.#mesh.setQuality(this.quality, this.source);
       }
+      if (this.#upstream) {
+        if (this.#upstream.running) await this.#upstream.setStream(stream);
+        else await this.#upstream.start(stream);
+      }
       if (previous && previous !== stream) this.#media.stopStream(previous);
       await this.refreshDevices();
       this.#rememberActiveDevices(stream);
@@ -224,6 +260,7 @@ export class BroadcastSession {
     try {
       if (track) await this.#media.applyQualityToTrack(track, quality);
       await this.#mesh?.setQuality(quality, this.source);
+      this.#upstream?.setQuality(quality);
     } catch (err) {
       log.warn('quality change failed', err);
     }
@@ -302,6 +339,63 @@ export class BroadcastSession {
     if (summary.roomId !== this.roomId) return;
     this.viewerCount = summary.viewerCount;
     this.viewers = summary.viewers;
+    this.pathCounts = summary.pathCounts;
+  }
+
+  /** "Hide my IP address" / ?path=; applies to the next broadcast (the UI locks it while live). */
+  setPathOverride(override: PathOverride): void {
+    if (this.isLive) return;
+    this.pathOverride = override;
+  }
+
+  /** Relay viewers (overflow, forced) get no peer connection; ?path=relay makes none at all. */
+  handleViewerJoined(viewerId: string, mode?: 'webrtc' | 'relay'): void {
+    if (mode === 'relay' || this.pathOverride === 'relay') return;
+    this.#mesh?.addViewer(viewerId);
+  }
+
+  /** A viewer's ladder retries WebRTC: rebuild its peer so it gets a fresh offer. */
+  handleOfferRequested(viewerId: string): void {
+    if (!this.#mesh || this.pathOverride === 'relay') return;
+    this.#mesh.removeViewer(viewerId);
+    this.#mesh.addViewer(viewerId);
+  }
+
+  /** The server says whether any relay viewer (or egress) needs the WebCodecs upstream. */
+  async handleRelayDemand(demand: RelayDemand): Promise<void> {
+    this.#demand = demand;
+    if (!demand.active) {
+      this.#stopUpstream();
+      return;
+    }
+    if (!this.isLive) return;
+    let upstream = this.#upstream;
+    if (!upstream) {
+      this.#upstreamError = null;
+      upstream = this.#createUpstream({
+        send: (frame) => this.#signalling.sendRelayChunk(frame),
+        codecOrder: this.codecOrder,
+        preferH264: demand.preferH264,
+        quality: this.quality,
+        onStateChange: (state) => {
+          if (upstream !== this.#upstream) return;
+          this.#upstreamError = state.error;
+          this.#refreshUpstreamStatus();
+        },
+      });
+      this.#upstream = upstream;
+    } else {
+      upstream.setPreferH264(demand.preferH264);
+    }
+    this.#refreshUpstreamStatus();
+    if (!this.previewStream) return;
+    try {
+      await upstream.start(this.previewStream);
+    } catch (err) {
+      log.warn('relay upstream failed to start', err);
+      if (upstream === this.#upstream) this.#upstreamError = describe(err);
+    }
+    if (upstream === this.#upstream) this.#refreshUpstreamStatus();
   }
 
   handleChat(message: ChatMessage): void {
@@ -336,6 +430,7 @@ export class BroadcastSession {
     const mesh = this.#createMesh({
       signalling: this.#signalling,
       iceServers: room.iceServers,
+      iceTransportPolicy: iceTransportPolicyFor(this.pathOverride),
       codecOrder: this.codecOrder,
       quality: this.quality,
       contentKind: this.source,
@@ -343,10 +438,15 @@ export class BroadcastSession {
     this.#mesh = mesh;
     if (this.previewStream) await mesh.setStream(this.previewStream);
     if (this.#mesh !== mesh) return; // stopped meanwhile
-    for (const viewerId of room.viewers) mesh.addViewer(viewerId);
+    if (this.pathOverride !== 'relay') {
+      for (const viewerId of room.viewers) {
+        if (!room.relayViewers.includes(viewerId)) mesh.addViewer(viewerId);
+      }
+    }
     this.viewerCount = room.viewers.length;
     this.phase = this.#signalling.connectionState === 'connected' ? 'live' : 'reconnecting';
     this.#startStatsLoop();
+    if (this.#demand?.active) void this.handleRelayDemand(this.#demand);
   }
 
   #startStatsLoop(): void {
@@ -357,6 +457,7 @@ export class BroadcastSession {
   async #reportStats(): Promise<void> {
     const mesh = this.#mesh;
     if (!mesh) return;
+    this.#refreshUpstreamStatus();
     try {
       const { totalUploadKbps, peers } = await mesh.collectStats();
       if (mesh !== this.#mesh) return;
@@ -376,9 +477,35 @@ export class BroadcastSession {
     this.#mesh = null;
   }
 
+  #refreshUpstreamStatus(): void {
+    const upstream = this.#upstream;
+    if (!upstream) {
+      this.relayUpstream = null;
+      return;
+    }
+    const stats = upstream.stats();
+    this.relayUpstream = {
+      running: upstream.running,
+      // 'avc1.42e01f' → H264: the same names as the WebRTC stats.
+      codec: codecNameFromCodecString(stats.codec) ?? stats.codec,
+      bitrateKbps: stats.bitrateKbps,
+      error: this.#upstreamError,
+    };
+  }
+
+  #stopUpstream(): void {
+    this.#upstream?.stop();
+    this.#upstream = null;
+    this.#upstreamError = null;
+    this.relayUpstream = null;
+  }
+
   #teardownRoom(): void {
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.#statsTimer = null;
+    this.#stopUpstream();
+    this.#demand = null;
+    this.pathCounts = null;
     this.#closeMesh();
     this.#token = null;
     this.#liveClientId = null;

@@ -2,7 +2,10 @@
  * The narrow views of the client lib that the session classes depend on. Pages pass the real
  * implementations; unit tests pass fakes.
  */
+import type { PeerStatsDigest } from '../../../shared/index';
 import type { BroadcastMesh, BroadcastMeshOptions } from '../lib/broadcast-mesh';
+import type { RelayPlayerOptions } from '../lib/relay-player';
+import type { RelayUpstream, RelayUpstreamOptions } from '../lib/relay-upstream';
 import type { SignallingClient } from '../lib/signalling-client';
 import type { ViewerLink, ViewerLinkOptions } from '../lib/viewer-link';
 import type { ClientErrorCode } from '../lib/signalling-client';
@@ -19,6 +22,8 @@ export type SignallingPort = Pick<
   | 'onWelcome'
   | 'sendSignal'
   | 'sendStats'
+  | 'sendRelayChunk'
+  | 'sendKeyframeRequest'
   | 'close'
 >;
 
@@ -35,8 +40,34 @@ export type MeshPort = Pick<
 >;
 export type CreateMesh = (opts: BroadcastMeshOptions) => MeshPort;
 
-export type LinkPort = Pick<ViewerLink, 'handleSignal' | 'collectStats' | 'close'>;
+export type LinkPort = Pick<
+  ViewerLink,
+  'handleSignal' | 'collectStats' | 'close' | 'framesDecoded' | 'probeFramesDecoded'
+>;
 export type CreateLink = (opts: ViewerLinkOptions) => LinkPort;
+
+/** The viewer's relay decoder (lib/relay-player.ts). */
+export interface RelayPlayerPort {
+  handleChunk(frame: ArrayBuffer | Uint8Array): void;
+  collectStats(): PeerStatsDigest;
+  readonly framesDecoded: number;
+  close(): void;
+}
+export type CreateRelayPlayer = (opts: RelayPlayerOptions) => RelayPlayerPort;
+
+/** The broadcaster's WebCodecs upstream (lib/relay-upstream.ts). */
+export type UpstreamPort = Pick<
+  RelayUpstream,
+  | 'start'
+  | 'setStream'
+  | 'setQuality'
+  | 'setPreferH264'
+  | 'requestKeyframe'
+  | 'stop'
+  | 'running'
+  | 'stats'
+>;
+export type CreateUpstream = (opts: RelayUpstreamOptions) => UpstreamPort;
 
 export type SessionStoragePort = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 

@@ -2,17 +2,29 @@ import {
   ROOM_CODE_PATTERN,
   type ChatMessage,
   type JoinRoomResult,
+  type ModeReason,
   type PeerStatsDigest,
   type RoomCode,
   type StatsSummary,
 } from '../../../shared/index';
+import {
+  ConnectionLadder,
+  type LadderClock,
+  type LadderSnapshot,
+  type OpenWebRtcRequest,
+} from '../lib/connection-ladder';
 import { createLogger } from '../lib/logger';
+import type { PathOverride } from '../lib/path-override';
+import { pathReasonFor, pathReasonText, type PathReason } from '../lib/path-reason';
+import { RelayPlayer } from '../lib/relay-player';
 import { ViewerLink } from '../lib/viewer-link';
 import {
   errorFromCode,
   pushBounded,
   type CreateLink,
+  type CreateRelayPlayer,
   type LinkPort,
+  type RelayPlayerPort,
   type SignallingPort,
   type UiError,
 } from './ports';
@@ -23,10 +35,17 @@ export type WatchState =
 export interface WatchSessionDeps {
   signalling: SignallingPort;
   createLink?: CreateLink;
+  createRelayPlayer?: CreateRelayPlayer;
+  /** ?path= from the URL; `auto` by default. */
+  pathOverride?: PathOverride;
+  /** Ladder timers; tests use fake timers or a manual clock. */
+  clock?: LadderClock;
   statsIntervalMs?: number;
 }
 
 export const WATCH_CHAT_LIMIT = 200;
+/** How often a WebRTC link that has no frames yet is asked whether it has some now. */
+export const FRAME_PROBE_INTERVAL_MS = 250;
 
 const TERMINAL: ReadonlySet<WatchState> = new Set(['ended', 'not-found', 'full', 'error']);
 const log = createLogger('watch-session');
@@ -45,26 +64,55 @@ export class WatchSession {
   /** False while the broadcaster is in its reclaim grace period. */
   broadcasterOnline = $state(true);
 
-  path = $derived(this.digest?.path ?? null);
+  /** The connection ladder's state: which path is active and why. */
+  ladder = $state.raw<LadderSnapshot | null>(null);
+  pathOverride = $state<PathOverride>('auto');
+
+  /** The ACTIVE path: the relay whenever the relay feeds the video. */
+  path = $derived(this.ladder?.active === 'relay' ? 'relay' : (this.digest?.path ?? null));
   codec = $derived(this.digest?.codec || null);
   viewerCount = $derived(this.summary?.viewerCount ?? null);
+  /** Why we are on this path (null on a plain direct path). */
+  reason = $derived<PathReason | null>(
+    this.ladder ? pathReasonFor(this.ladder, this.digest) : null,
+  );
 
   readonly #signalling: SignallingPort;
   readonly #createLink: CreateLink;
+  readonly #createRelayPlayer: CreateRelayPlayer;
   readonly #statsIntervalMs: number;
+  readonly #ladder: ConnectionLadder;
   #link: LinkPort | null = null;
+  #webrtcStream: MediaStream | null = null;
+  #player: RelayPlayerPort | null = null;
+  #relayStream: MediaStream | null = null;
   #broadcasterId: string | null = null;
   #iceServers: RTCIceServer[] = [];
   /** The socket id we joined with; a welcome with another id means the server forgot us. */
   #joinedClientId: string | null = null;
   #statsTimer: ReturnType<typeof setInterval> | null = null;
+  #probeTimer: ReturnType<typeof setInterval> | null = null;
+  #probing = false;
   #unsubscribers: Array<() => void> = [];
   #destroyed = false;
 
   constructor(deps: WatchSessionDeps) {
     this.#signalling = deps.signalling;
     this.#createLink = deps.createLink ?? ((opts) => new ViewerLink(opts));
+    this.#createRelayPlayer = deps.createRelayPlayer ?? ((opts) => new RelayPlayer(opts));
     this.#statsIntervalMs = deps.statsIntervalMs ?? 1000;
+    this.pathOverride = deps.pathOverride ?? 'auto';
+    this.#ladder = new ConnectionLadder({
+      clock: deps.clock,
+      override: this.pathOverride,
+      effects: {
+        openWebRtc: (req) => this.#openLink(req),
+        closeWebRtc: () => this.#closeLink(),
+        openRelay: (reason) => void this.#openRelay(reason),
+        closeRelay: (unsubscribe) => this.#closeRelay(unsubscribe),
+        onChange: (snapshot) => this.#handleLadder(snapshot),
+      },
+    });
   }
 
   get isTerminal(): boolean {
@@ -83,6 +131,7 @@ export class WatchSession {
       s.onStateChange((state) => this.handleConnectionState(state)),
       s.onWelcome((welcome) => void this.handleWelcome(welcome.clientId)),
       s.on('signal', (msg) => void this.#link?.handleSignal(msg)),
+      s.on('relay_chunk', (frame) => this.#player?.handleChunk(frame)),
       s.on('broadcaster_status', (status) => this.handleBroadcasterStatus(status)),
       s.on('room_closed', (closed) => this.handleRoomClosed(closed.roomId)),
       s.on('stats_summary', (summary) => this.handleStatsSummary(summary)),
@@ -105,11 +154,18 @@ export class WatchSession {
     return result.ok;
   }
 
+  /** ?path= or the "hide my IP address" toggle changed mid-session. */
+  setPathOverride(override: PathOverride): void {
+    this.pathOverride = override;
+    this.#ladder.setOverride(override);
+  }
+
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     const wasInRoom = this.#joinedClientId !== null && !this.isTerminal;
-    this.#closeLink();
+    // leave_room below drops any relay subscription too.
+    this.#ladder.stop(false);
     this.#stopStats();
     for (const off of this.#unsubscribers) off();
     this.#unsubscribers = [];
@@ -127,25 +183,30 @@ export class WatchSession {
   async handleWelcome(clientId: string): Promise<void> {
     if (this.isTerminal || this.#destroyed || this.#joinedClientId === null) return;
     if (clientId === this.#joinedClientId) return;
-    this.#closeLink();
+    // The server forgot the old socket and its relay subscription.
+    this.#ladder.stop(false);
     await this.#join();
   }
 
   handleBroadcasterStatus(status: { roomId: string; broadcasterId: string; online: boolean }) {
     if (status.roomId !== this.roomId || this.isTerminal) return;
     this.broadcasterOnline = status.online;
+    this.#ladder.setBroadcasterOnline(status.online);
     if (!status.online) return; // keep the old link: media may still flow peer to peer
-    if (status.broadcasterId !== this.#broadcasterId || !this.#link) {
+    const phase = this.#ladder.snapshot.phase;
+    if (
+      status.broadcasterId !== this.#broadcasterId ||
+      (!this.#link && (phase === 'webrtc' || phase === 'webrtc-trying'))
+    ) {
       // A reclaimed room has a new broadcaster socket that will send a fresh offer.
       this.#broadcasterId = status.broadcasterId;
-      this.#closeLink();
-      this.#openLink();
+      this.#ladder.broadcasterChanged();
     }
   }
 
   handleRoomClosed(roomId: string): void {
     if (roomId !== this.roomId) return;
-    this.#closeLink();
+    this.#ladder.stop(false);
     this.#stopStats();
     this.state = 'ended';
   }
@@ -180,31 +241,120 @@ export class WatchSession {
     this.#iceServers = room.iceServers;
     this.title = room.title;
     this.broadcasterOnline = room.broadcasterOnline;
-    this.#openLink();
+    this.#ladder.start({
+      mode: room.mode,
+      modeReason: room.modeReason,
+      relayAvailable: room.relayAvailable,
+      ladder: room.ladder,
+      broadcasterOnline: room.broadcasterOnline,
+    });
     this.#startStats();
   }
 
-  #openLink(): void {
+  /** Ladder effect: a new WebRTC link (the main one, or a background trial while on the relay). */
+  #openLink(req: OpenWebRtcRequest): void {
+    this.#closeLink();
     if (!this.#broadcasterId) return;
-    this.stream = null;
-    this.state = this.broadcasterOnline ? 'connecting' : 'waiting';
+    this.#webrtcStream = null;
     const link = this.#createLink({
       signalling: this.#signalling,
       broadcasterId: this.#broadcasterId,
       iceServers: this.#iceServers,
+      iceTransportPolicy: req.iceTransportPolicy,
       onStream: (stream) => {
         if (link !== this.#link || this.isTerminal) return;
-        this.stream = stream;
-        this.state = 'playing';
+        this.#webrtcStream = stream;
+        this.#showActive();
       },
       onStateChange: (state) => log.debug('peer connection', state),
     });
     this.#link = link;
+    if (!req.background) this.#showActive();
+    // The broadcaster's old peer for us is useless: ask it to start over with a fresh offer.
+    if (req.fresh) void this.#signalling.request('request_offer', {});
   }
 
   #closeLink(): void {
     this.#link?.close();
     this.#link = null;
+    this.#webrtcStream = null;
+  }
+
+  /** Ladder effect: play from the WebSocket relay. */
+  async #openRelay(reason: ModeReason): Promise<void> {
+    this.#closeRelay(false);
+    const player = this.#createRelayPlayer({
+      onStream: (stream) => {
+        if (player !== this.#player || this.isTerminal) return;
+        this.#relayStream = stream;
+        this.#showActive();
+      },
+      requestKeyframe: () => this.#signalling.sendKeyframeRequest(),
+      onFirstFrame: () => {
+        if (player === this.#player) this.#ladder.relayFrames();
+      },
+    });
+    this.#player = player;
+    this.#showActive();
+    const result = await this.#signalling.request('relay_subscribe', { reason });
+    if (player !== this.#player || this.#destroyed) return;
+    if (!result.ok) {
+      log.warn('relay_subscribe refused', result.error.code);
+      this.#ladder.relayFailed();
+    }
+  }
+
+  #closeRelay(unsubscribe: boolean): void {
+    if (this.#player) {
+      this.#player.close();
+      this.#player = null;
+    }
+    this.#relayStream = null;
+    if (unsubscribe && !this.#destroyed) void this.#signalling.request('relay_unsubscribe', {});
+  }
+
+  #handleLadder(snapshot: LadderSnapshot): void {
+    const switched = snapshot.active !== this.ladder?.active;
+    this.ladder = snapshot;
+    this.#syncProbe(snapshot.phase === 'webrtc-trying' || snapshot.retrying);
+    // The other path's numbers would be wrong for a second; the next report refills them.
+    if (switched) this.digest = null;
+    this.#showActive();
+  }
+
+  /** Puts the active path's stream on the <video> and derives the watch state from it. */
+  #showActive(): void {
+    if (this.isTerminal || this.#destroyed) return;
+    const active = this.#ladder.snapshot.active;
+    if (active === null) return;
+    const stream = active === 'relay' ? this.#relayStream : this.#webrtcStream;
+    if (this.stream !== stream) this.stream = stream;
+    if (stream) this.state = 'playing';
+    else if (this.state !== 'reconnecting' || this.#signalling.connectionState === 'connected') {
+      this.state = this.broadcasterOnline ? 'connecting' : 'waiting';
+    }
+  }
+
+  /** Polls the WebRTC link for its first decoded frames while the ladder waits for them. */
+  #syncProbe(waiting: boolean): void {
+    if (waiting && !this.#probeTimer && !this.#destroyed) {
+      this.#probeTimer = setInterval(() => void this.#probe(), FRAME_PROBE_INTERVAL_MS);
+    } else if (!waiting && this.#probeTimer) {
+      clearInterval(this.#probeTimer);
+      this.#probeTimer = null;
+    }
+  }
+
+  async #probe(): Promise<void> {
+    const link = this.#link;
+    if (!link || this.#probing) return;
+    this.#probing = true;
+    try {
+      const frames = await link.probeFramesDecoded();
+      if (frames > 0 && link === this.#link) this.#ladder.webRtcFrames();
+    } finally {
+      this.#probing = false;
+    }
   }
 
   #startStats(): void {
@@ -219,19 +369,35 @@ export class WatchSession {
 
   async #reportStats(): Promise<void> {
     const link = this.#link;
-    if (!link) return;
+    const player = this.#player;
+    let webrtcDigest: PeerStatsDigest | null = null;
     try {
-      const digest = await link.collectStats();
-      if (!digest || link !== this.#link) return;
-      this.digest = digest;
-      this.#signalling.sendStats({ role: 'viewer', inbound: digest });
+      if (link) {
+        webrtcDigest = await link.collectStats();
+        if (link !== this.#link) return;
+        if (link.framesDecoded > 0) this.#ladder.webRtcFrames();
+      }
     } catch (err) {
       log.debug('stats failed', err);
     }
+    if (player && player === this.#player && player.framesDecoded > 0) this.#ladder.relayFrames();
+    const snapshot = this.#ladder.snapshot;
+    let digest: PeerStatsDigest | null = null;
+    if (snapshot.active === 'relay') {
+      digest = this.#player ? this.#player.collectStats() : null;
+      if (digest) digest = { ...digest, path: 'relay' };
+    } else if (snapshot.active === 'webrtc' && link === this.#link) {
+      digest = webrtcDigest;
+    }
+    if (!digest) return;
+    const reason = pathReasonText(pathReasonFor(snapshot, digest));
+    digest = { ...digest, pathReason: reason };
+    this.digest = digest;
+    this.#signalling.sendStats({ role: 'viewer', inbound: digest });
   }
 
   #fail(error: UiError): void {
-    this.#closeLink();
+    this.#ladder.stop(false);
     this.#stopStats();
     this.error = error;
     this.state = 'error';

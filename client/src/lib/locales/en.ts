@@ -131,6 +131,87 @@ export const en = {
   'error.media': 'Could not start the camera or screen: {detail}',
   'error.connect': 'Could not reach the server.',
   'error.reclaim': 'Could not resume the broadcast after reconnecting.',
+
+  'nav.check': 'Connection check',
+  'viewers.reason': 'Reason',
+  'stats.reason': 'Why this path',
+
+  'reason.turnTcp': 'UDP blocked; using TURN over TCP',
+  'reason.turnTls': 'UDP blocked; using TURN over TLS',
+  'reason.turnUdp': 'Direct connection failed; using TURN over UDP',
+  'reason.turnForced': 'Hiding your IP address; using TURN over {protocol}',
+  'reason.relayForced': 'Relay forced by ?path=relay',
+  'reason.relayFallback': 'No WebRTC media after {seconds} s; using the server relay',
+  'reason.relayOverflow': "The broadcaster's mesh is full; using the server relay",
+  'reason.relaySaturated': "The broadcaster's upload is saturated; using the server relay",
+  'reason.noPath':
+    'No media path works: no WebRTC media after {seconds} s and the server relay is switched off',
+  'reason.relayUnavailable':
+    'No media path works: the server relay is switched off, so ?path=relay cannot be used; trying WebRTC',
+
+  'ladder.hideIp': 'Hide my IP address',
+  'ladder.hideIpHint':
+    'Media goes through the TURN server, so the other side never sees your address.',
+  'ladder.retrying': 'Trying WebRTC again in the background…',
+  'ladder.relayOnlyBroadcast':
+    'Relay only (?path=relay): viewers get no WebRTC connection and switch to the server relay.',
+  'broadcast.relayUpstreamOn': 'Relay upstream: on ({codec}, {mbps} Mbps)',
+  'broadcast.relayUpstreamOff': 'Relay upstream: off',
+  'broadcast.relayUpstreamError': 'Relay upstream failed: {detail}',
+  'broadcast.pathCounts': 'Paths: {direct} direct · {turn} TURN · {relay} relay',
+
+  'check.title': 'Connection check',
+  'check.intro':
+    'This test checks which ways your browser can exchange video with others: directly, through the TURN server, or through the server relay.',
+  'check.run': 'Run the check',
+  'check.running': 'Checking…',
+  'check.done': 'Done: {ok} fine, {warn} warnings, {fail} failed.',
+  'check.status.ok': 'Works',
+  'check.status.warn': 'Warning',
+  'check.status.fail': 'Failed',
+  'check.name.signalling': 'Server connection',
+  'check.name.host': 'Local network addresses',
+  'check.name.stun': 'STUN (public address)',
+  'check.name.turnUdp': 'TURN over UDP',
+  'check.name.turnTcp': 'TURN over TCP',
+  'check.name.turnTls': 'TURN over TLS',
+  'check.name.loopback': 'Media through TURN (loopback test)',
+  'check.name.relay': 'Server relay (WebSocket)',
+  'check.signalling.ok': 'Connected to the server over {transport}.',
+  'check.signalling.fail':
+    'Could not reach the server. Check your internet connection; admins: check that the server is up.',
+  'check.room.fail':
+    'The server did not hand out TURN credentials ({detail}). TURN checks were skipped.',
+  'check.host.ok':
+    'Found {count} local address(es); direct connections on the same network can work.',
+  'check.host.fail':
+    'The browser offered no local addresses; WebRTC may be disabled by a policy or an extension.',
+  'check.stun.ok':
+    'Your public address is visible via {url}; direct connections through NAT can work.',
+  'check.stun.warn':
+    'No public address from {url}: the STUN server is unreachable, or this machine is not behind NAT. Direct connections across networks may fail; TURN or the relay will be used.',
+  'check.stun.none': 'No STUN server is configured. Admins: set STUN_URLS.',
+  'check.turn.ok':
+    'TURN at {url} gave a relay address; it works even when direct paths are blocked.',
+  'check.turn.fail':
+    'No relay address from {url} within {seconds} s. This network may block that port or protocol; admins: check that coturn listens there and that the firewall allows it.',
+  'check.turn.none':
+    'No TURN server for this transport is configured. Admins: add it to TURN_URLS to help viewers behind strict firewalls.',
+  'check.loopback.ok': 'A test message went through TURN and back in {ms} ms.',
+  'check.loopback.fail':
+    'No media could pass through TURN within {seconds} s. Admins: check the TURN relay port range in the firewall and the denied-peer-ip rules.',
+  'check.loopback.skip': 'Skipped: no working TURN server.',
+  'check.relay.ok':
+    'The server relay is reachable over {transport}; if every WebRTC path fails, video still arrives this way.',
+  'check.relay.fail': 'The server relay is not reachable, because the server connection failed.',
+  'check.summary.good': 'You are all set: viewers and broadcasters on this network will get video.',
+  'check.summary.turnOnly':
+    'Direct connections may not work here, but TURN does: video will flow automatically.',
+  'check.summary.relayOnly':
+    'WebRTC is blocked on this network; video will come through the slower server relay. Ask your network admin to allow UDP or TCP to the TURN server.',
+  'check.summary.directOnly':
+    'Direct connections can work, but TURN does not: viewers behind strict firewalls will fall back to the server relay. Admins: check TURN_URLS, TURN_SECRET and the firewall.',
+  'check.summary.bad': 'Video cannot reach this browser. Check your connection and try again.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -129,4 +129,76 @@ export const zhCN: Messages = {
   'error.media': '无法打开摄像头或屏幕：{detail}',
   'error.connect': '无法连接服务器。',
   'error.reclaim': '重连后无法恢复直播。',
+
+  'nav.check': '连接检测',
+  'viewers.reason': '原因',
+  'stats.reason': '选路原因',
+
+  'reason.turnTcp': 'UDP 被阻断；改用 TCP 上的 TURN 中继',
+  'reason.turnTls': 'UDP 被阻断；改用 TLS 上的 TURN 中继',
+  'reason.turnUdp': '直连失败；改用 UDP 上的 TURN 中继',
+  'reason.turnForced': '已隐藏你的 IP 地址；使用 {protocol} 上的 TURN 中继',
+  'reason.relayForced': '已通过 ?path=relay 强制使用服务器转发',
+  'reason.relayFallback': 'WebRTC 在 {seconds} 秒内没有收到画面；改用服务器转发',
+  'reason.relayOverflow': '主播的直连名额已满；改用服务器转发',
+  'reason.relaySaturated': '主播的上行带宽已饱和；改用服务器转发',
+  'reason.noPath': '没有可用的传输路径：WebRTC 在 {seconds} 秒内没有画面，且服务器转发已关闭',
+  'reason.relayUnavailable':
+    '没有可用的传输路径：服务器转发已关闭，无法使用 ?path=relay；正在尝试 WebRTC',
+
+  'ladder.hideIp': '隐藏我的 IP 地址',
+  'ladder.hideIpHint': '媒体经由 TURN 服务器传输，对方看不到你的地址。',
+  'ladder.retrying': '正在后台重新尝试 WebRTC…',
+  'ladder.relayOnlyBroadcast':
+    '仅服务器转发（?path=relay）：观众不建立 WebRTC 连接，自动改用服务器转发。',
+  'broadcast.relayUpstreamOn': '转发上行：开启（{codec}，{mbps} Mbps）',
+  'broadcast.relayUpstreamOff': '转发上行：关闭',
+  'broadcast.relayUpstreamError': '转发上行失败：{detail}',
+  'broadcast.pathCounts': '路径：直连 {direct} · TURN {turn} · 转发 {relay}',
+
+  'check.title': '连接检测',
+  'check.intro':
+    '本检测会查看你的浏览器能通过哪些方式收发视频：直连、TURN 服务器中继，或服务器转发。',
+  'check.run': '开始检测',
+  'check.running': '检测中…',
+  'check.done': '完成：{ok} 项正常，{warn} 项警告，{fail} 项失败。',
+  'check.status.ok': '正常',
+  'check.status.warn': '警告',
+  'check.status.fail': '失败',
+  'check.name.signalling': '服务器连接',
+  'check.name.host': '本地网络地址',
+  'check.name.stun': 'STUN（公网地址）',
+  'check.name.turnUdp': 'UDP 上的 TURN',
+  'check.name.turnTcp': 'TCP 上的 TURN',
+  'check.name.turnTls': 'TLS 上的 TURN',
+  'check.name.loopback': '经 TURN 传输媒体（回环测试）',
+  'check.name.relay': '服务器转发（WebSocket）',
+  'check.signalling.ok': '已通过 {transport} 连接到服务器。',
+  'check.signalling.fail': '无法连接服务器。请检查网络；管理员请确认服务器正在运行。',
+  'check.room.fail': '服务器没有下发 TURN 凭据（{detail}），已跳过 TURN 检测。',
+  'check.host.ok': '找到 {count} 个本地地址；同一网络内可以直连。',
+  'check.host.fail': '浏览器没有提供本地地址；WebRTC 可能被策略或扩展禁用。',
+  'check.stun.ok': '通过 {url} 可以看到你的公网地址；穿过 NAT 的直连可以工作。',
+  'check.stun.warn':
+    '无法通过 {url} 获得公网地址：STUN 服务器不可达，或本机不在 NAT 之后。跨网络的直连可能失败，将改用 TURN 或服务器转发。',
+  'check.stun.none': '未配置 STUN 服务器。管理员请设置 STUN_URLS。',
+  'check.turn.ok': '{url} 上的 TURN 分配到了中继地址；即使直连被阻断也能工作。',
+  'check.turn.fail':
+    '{seconds} 秒内没有从 {url} 获得中继地址。当前网络可能阻断了该端口或协议；管理员请确认 coturn 在此监听且防火墙放行。',
+  'check.turn.none':
+    '未配置该传输方式的 TURN 服务器。管理员可将其加入 TURN_URLS，帮助严格防火墙后的观众。',
+  'check.loopback.ok': '一条测试消息经 TURN 往返用时 {ms} 毫秒。',
+  'check.loopback.fail':
+    '{seconds} 秒内没有媒体能经过 TURN。管理员请检查防火墙中的 TURN 中继端口范围以及 denied-peer-ip 规则。',
+  'check.loopback.skip': '已跳过：没有可用的 TURN 服务器。',
+  'check.relay.ok':
+    '可以通过 {transport} 访问服务器转发；即使所有 WebRTC 路径都失败，视频也能这样送达。',
+  'check.relay.fail': '服务器转发不可用，因为无法连接服务器。',
+  'check.summary.good': '一切就绪：这个网络上的观众和主播都能收到视频。',
+  'check.summary.turnOnly': '这里可能无法直连，但 TURN 可用：视频会自动走 TURN。',
+  'check.summary.relayOnly':
+    '当前网络阻断了 WebRTC；视频将通过较慢的服务器转发送达。请让网络管理员放行到 TURN 服务器的 UDP 或 TCP。',
+  'check.summary.directOnly':
+    '直连可以工作，但 TURN 不可用：严格防火墙后的观众会退回到服务器转发。管理员请检查 TURN_URLS、TURN_SECRET 和防火墙。',
+  'check.summary.bad': '视频无法送达此浏览器。请检查网络后重试。',
 };

@@ -1,0 +1,345 @@
+/**
+ * `npm run bench:relay [-- --sizes 50,100,200 | --quick]`
+ *
+ * Relay fan-out: 1 publisher at ~3 Mbit/s to N relay viewers on the real roomcast server, and
+ * the same bytes through a raw `ws` broadcast server as the practical limit, in one run; plus
+ * one throttled viewer to show what a slow reader costs the others. Writes
+ * bench/results/relay-<time>.json and the bench:relay section of BENCHMARKS.md.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
+import { readCpuMs, readRssBytes, REPO_ROOT } from '../signalling/processes';
+import { machineInfo, spliceSection } from '../signalling/report';
+import { DEFAULT_FRAME_SPEC, frameSizes } from './frames';
+import type { RelayTarget } from './ipc';
+import { measureWindow } from './measure';
+import { killRelayChildren, RelayWorker, startRelayServer, type RelayServer } from './processes';
+import {
+  RELAY_SECTION,
+  renderRelaySection,
+  type RelayReport,
+  type RelayRun,
+  type RelaySettings,
+  type WindowMeasure,
+} from './report';
+
+const RESULTS_DIR = path.join(REPO_ROOT, 'bench/results');
+const BENCHMARKS_MD = path.join(REPO_ROOT, 'BENCHMARKS.md');
+const RSS_SAMPLE_MS = 250;
+const CLEAN_WINDOW = 1;
+const THROTTLED_WINDOW = 2;
+/** How long the throttled viewer reads again before its window-2 frames are counted. */
+const RESUME_DRAIN_MS = 4000;
+
+interface Options {
+  sizes: number[];
+  workers: number;
+  windowMs: number;
+  warmupMs: number;
+  drainMs: number;
+  throttleAt: number | null;
+  throttleSettleMs: number;
+  targets: RelayTarget[];
+  maxMinutes: number;
+  write: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      workers: { type: 'string', default: '2' },
+      window: { type: 'string' },
+      warmup: { type: 'string', default: '2' },
+      drain: { type: 'string', default: '1.5' },
+      'throttle-at': { type: 'string' },
+      'throttle-settle': { type: 'string', default: '20' },
+      targets: { type: 'string', default: 'roomcast,raw-ws' },
+      'max-minutes': { type: 'string', default: '15' },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: tsx bench/relay/run.ts [--sizes 50,100,200 | --quick] [--workers 2] [--window 10]\n' +
+        '  [--warmup 2] [--drain 1.5] [--throttle-at 100|0] [--throttle-settle 20]\n' +
+        '  [--targets roomcast,raw-ws] [--max-minutes 15] [--no-write]\n' +
+        '  times in seconds; --throttle-at N adds one throttled viewer at size N (0: none);\n' +
+        '  --throttle-settle: how long it stops reading before the second window (the kernel\n' +
+        '  socket buffers, ~4 MB on loopback, must fill before the server sees a backlog).',
+    );
+    process.exit(0);
+  }
+  const positive = (name: string, text: string | undefined, fallback: number) => {
+    const value = text === undefined ? fallback : Number(text);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number ≥ 0`);
+    return value;
+  };
+  const quick = values.quick;
+  const sizes = (values.sizes ?? (quick ? '20' : '50,100,200'))
+    .split(',')
+    .map((s) => Math.round(positive('sizes', s.trim(), 0)))
+    .filter((n) => n > 0);
+  if (sizes.length === 0) throw new Error('--sizes needs at least one count');
+  const targets = values.targets.split(',').map((t) => t.trim());
+  for (const t of targets) {
+    if (t !== 'roomcast' && t !== 'raw-ws') throw new Error(`unknown target ${t}`);
+  }
+  const throttleDefault = sizes.includes(100) ? 100 : sizes[0]!;
+  const throttleAt = Math.round(positive('throttle-at', values['throttle-at'], throttleDefault));
+  return {
+    sizes,
+    workers: Math.max(1, Math.round(positive('workers', values.workers, 2))),
+    windowMs: positive('window', values.window, quick ? 4 : 10) * 1000,
+    warmupMs: positive('warmup', values.warmup, 2) * 1000,
+    drainMs: positive('drain', values.drain, 1.5) * 1000,
+    throttleAt: throttleAt > 0 ? throttleAt : null,
+    throttleSettleMs: positive('throttle-settle', values['throttle-settle'], 20) * 1000,
+    targets: targets as RelayTarget[],
+    maxMinutes: positive('max-minutes', values['max-minutes'], 15),
+    write: !values['no-write'],
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function split(total: number, parts: number): number[] {
+  const base = Math.floor(total / parts);
+  return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0));
+}
+
+async function runOne(target: RelayTarget, size: number, options: Options): Promise<RelayRun> {
+  const withThrottled = options.throttleAt === size;
+  const run: RelayRun = {
+    target,
+    viewers: size,
+    setupFailures: 0,
+    setupErrors: [],
+    clean: null,
+    throttled: null,
+    serverPeakRssBytes: null,
+    boxLoad1m: os.loadavg()[0] ?? 0,
+    error: null,
+  };
+  const log = (text: string) => console.log(`[${target} ${size}] ${text}`);
+  let server: RelayServer | null = null;
+  const workers: RelayWorker[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    server = await startRelayServer(target);
+    const pid = server.pid;
+    let peak = 0;
+    sampler = setInterval(() => {
+      peak = Math.max(peak, readRssBytes(pid) ?? 0);
+    }, RSS_SAMPLE_MS);
+    const publisher = new RelayWorker('publisher');
+    workers.push(publisher);
+    const { roomId } = await publisher.request(
+      { type: 'init_publisher', target, url: server.url, spec: DEFAULT_FRAME_SPEC },
+      'publisher_ready',
+      20_000,
+    );
+    const shares = split(size, options.workers).filter((n) => n > 0);
+    const groups = shares.map((_, i) => new RelayWorker(`viewers-${i}`));
+    workers.push(...groups);
+    const ready = await Promise.all(
+      groups.map((group, i) =>
+        group.request(
+          {
+            type: 'init_viewers',
+            target,
+            url: server!.url,
+            roomId,
+            count: shares[i]!,
+            throttled: withThrottled && i === 0 ? 1 : 0,
+            concurrency: 16,
+            requestTimeoutMs: 20_000,
+          },
+          'viewers_ready',
+          60_000 + size * 100,
+        ),
+      ),
+    );
+    for (const r of ready) {
+      run.setupFailures += r.failed;
+      for (const e of r.errors) if (!run.setupErrors.includes(e)) run.setupErrors.push(e);
+    }
+    log(
+      `${size - run.setupFailures}/${size} viewers subscribed` +
+        (run.setupErrors.length ? ` (${run.setupErrors.join('; ')})` : ''),
+    );
+    if (run.setupFailures === size) throw new Error(`no viewer subscribed: ${run.setupErrors[0]}`);
+    await sleep(options.warmupMs);
+
+    const window = async (
+      windowId: number,
+      hasThrottled: boolean,
+      beforeCollect?: () => Promise<void>,
+    ): Promise<WindowMeasure> => {
+      await server!.probe();
+      const cpuBefore = readCpuMs(pid);
+      const startedAt = Date.now();
+      await publisher.request({ type: 'window', windowId }, 'window_done', 5000);
+      await sleep(options.windowMs);
+      const { result: sent } = await publisher.request(
+        { type: 'window', windowId: 0 },
+        'window_done',
+        5000,
+      );
+      const cpuAfter = readCpuMs(pid);
+      const elapsed = Date.now() - startedAt;
+      const rss = readRssBytes(pid);
+      const loop = await server!.probe();
+      await sleep(options.drainMs);
+      await beforeCollect?.();
+      const collected = await Promise.all(
+        groups.map((g) => g.request({ type: 'collect', windowId }, 'collected', 10_000)),
+      );
+      const measure = measureWindow(
+        sent,
+        collected.map((c) => c.result),
+        {
+          serverCpuPct:
+            cpuBefore !== null && cpuAfter !== null
+              ? ((cpuAfter - cpuBefore) / elapsed) * 100
+              : null,
+          serverRssBytes: rss,
+          hasThrottled,
+        },
+      );
+      measure.serverLoopDelayP99Ms = loop?.loopDelayP99Ms ?? null;
+      measure.serverLoopDelayMaxMs = loop?.loopDelayMaxMs ?? null;
+      log(
+        `window ${windowId}: video ${measure.deliveredVideoPct.toFixed(2)} %, audio ` +
+          `${measure.deliveredAudioPct.toFixed(2)} %, ${measure.deliveredMbpsTotal.toFixed(1)} Mbit/s ` +
+          `(${measure.deliveredMbpsPerViewer.toFixed(2)}/viewer), latency p50 ${measure.latency.p50.toFixed(1)} ` +
+          `p99 ${measure.latency.p99.toFixed(1)} ms, server CPU ${measure.serverCpuPct?.toFixed(0)} %, server loop lag p99 ` +
+          `${measure.serverLoopDelayP99Ms?.toFixed(1)} max ${measure.serverLoopDelayMaxMs?.toFixed(1)} ms, RSS ` +
+          `${((rss ?? 0) / 1024 ** 2).toFixed(0)} MB, client loop lag p99 ${measure.workerLoopDelayP99Ms.toFixed(1)} ms, viewer workers CPU ` +
+          `${measure.workerCpuPct.toFixed(0)} %` +
+          (measure.disconnects ? `, ${measure.disconnects} viewer disconnects so far` : '') +
+          (hasThrottled
+            ? `; throttled viewer got ${measure.throttledVideoPct?.toFixed(1)} % video / ` +
+              `${measure.throttledAudioPct?.toFixed(1)} % audio` +
+              (measure.throttledDisconnected ? ' and was disconnected' : '')
+            : ''),
+      );
+      return measure;
+    };
+
+    run.clean = await window(CLEAN_WINDOW, withThrottled);
+    if (withThrottled) {
+      const { sockets } = await groups[0]!.request(
+        { type: 'throttle', paused: true },
+        'throttled',
+        5000,
+      );
+      if (sockets !== 1) throw new Error(`could not pause the throttled viewer (${sockets})`);
+      log(`throttled viewer stopped reading; ${options.throttleSettleMs / 1000} s to fill buffers`);
+      await sleep(options.throttleSettleMs);
+      // After the window: let it read again, so what it finally gets shows the drop policy
+      // (video deltas dropped until a keyframe, audio kept) rather than just "nothing yet".
+      run.throttled = await window(THROTTLED_WINDOW, true, async () => {
+        await groups[0]!.request({ type: 'throttle', paused: false }, 'throttled', 5000);
+        await sleep(RESUME_DRAIN_MS);
+      });
+    }
+    run.serverPeakRssBytes = peak;
+  } catch (error) {
+    run.error = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    log(`FAILED: ${run.error}`);
+    if (server?.stderrTail.length) log(`server stderr:\n${server.stderrTail.join('\n')}`);
+  } finally {
+    clearInterval(sampler);
+    await Promise.all(workers.map((w) => w.close()));
+    await server?.stop();
+  }
+  return run;
+}
+
+async function formatForRepo(text: string, filePath: string): Promise<string> {
+  try {
+    const config = await prettier.resolveConfig(filePath);
+    return await prettier.format(text, { ...config, filepath: filePath });
+  } catch {
+    return text;
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const options = parseOptions(argv);
+  const command = `npm run bench:relay${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  const deadline = setTimeout(() => {
+    console.error(`bench exceeded --max-minutes ${options.maxMinutes}; stopping`);
+    killRelayChildren();
+    process.exit(2);
+  }, options.maxMinutes * 60_000);
+  deadline.unref();
+  const startedAt = new Date();
+  const runs: RelayRun[] = [];
+  for (const size of options.sizes) {
+    for (const target of options.targets) {
+      runs.push(await runOne(target, size, options));
+      await sleep(500);
+    }
+  }
+  const settings: RelaySettings = {
+    command,
+    sizes: options.sizes,
+    workers: options.workers,
+    windowMs: options.windowMs,
+    warmupMs: options.warmupMs,
+    drainMs: options.drainMs,
+    throttleAt: options.throttleAt,
+    throttleSettleMs: options.throttleSettleMs,
+    spec: DEFAULT_FRAME_SPEC,
+    frameSizes: frameSizes(DEFAULT_FRAME_SPEC),
+  };
+  const report: RelayReport = {
+    date: `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    machine: machineInfo(),
+    settings,
+    runs,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const rawPath = path.join(
+    RESULTS_DIR,
+    `relay-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`,
+  );
+  writeFileSync(rawPath, await formatForRepo(`${JSON.stringify(report, null, 2)}\n`, rawPath));
+  const section = renderRelaySection(report, path.relative(REPO_ROOT, rawPath));
+  console.log(`\n${section}\n`);
+  if (options.write) {
+    const existing = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : null;
+    writeFileSync(
+      BENCHMARKS_MD,
+      await formatForRepo(spliceSection(existing, section, RELAY_SECTION), BENCHMARKS_MD),
+    );
+    console.log(`wrote ${path.relative(REPO_ROOT, rawPath)} and BENCHMARKS.md`);
+  } else {
+    console.log(`wrote ${path.relative(REPO_ROOT, rawPath)} (BENCHMARKS.md untouched: --no-write)`);
+  }
+  if (runs.some((r) => r.error)) process.exitCode = 1;
+}
+
+process.on('exit', killRelayChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping all benchmark processes`);
+    killRelayChildren();
+    process.exit(130);
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : error);
+  killRelayChildren();
+  process.exit(1);
+});

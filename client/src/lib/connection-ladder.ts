@@ -1,0 +1,347 @@
+import type { LadderSettings, ModeReason, ViewerMode } from '../../../shared';
+import type { PathOverride } from './path-override';
+import { iceTransportPolicyFor } from './path-override';
+
+/**
+ * The per-viewer connection ladder as a pure state machine: WebRTC (direct or TURN, ICE
+ * decides) → the WebSocket relay when no WebRTC media arrives in time → back up to WebRTC
+ * when a background retry gets frames. It owns no I/O: its inputs are method calls and its
+ * outputs are calls on `LadderEffects`; timers come from an injected clock.
+ */
+
+export interface LadderClock {
+  setTimeout(cb: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: LadderClock = {
+  setTimeout: (cb, ms) => setTimeout(cb, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export interface OpenWebRtcRequest {
+  iceTransportPolicy: RTCIceTransportPolicy;
+  /**
+   * True when the broadcaster's peer for us must be rebuilt (retry, override change): the
+   * caller sends `request_offer` before opening the new link. False at join, where
+   * `viewer_joined` already makes the broadcaster offer.
+   */
+  fresh: boolean;
+  /** True for a background attempt while the relay plays: don't show it until frames flow. */
+  background: boolean;
+}
+
+export interface LadderEffects {
+  /** Replace any WebRTC link with a new one. */
+  openWebRtc(req: OpenWebRtcRequest): void;
+  closeWebRtc(): void;
+  /** relay_subscribe {reason} and start a relay player. */
+  openRelay(reason: ModeReason): void;
+  /** Stop the relay player; `unsubscribe` sends relay_unsubscribe (not after a lost session). */
+  closeRelay(unsubscribe: boolean): void;
+  onChange?(snapshot: LadderSnapshot): void;
+}
+
+export type LadderPhase =
+  /** Not started, or stopped. */
+  | 'idle'
+  /** A WebRTC link is up and waiting for its first video frames (deadline armed). */
+  | 'webrtc-trying'
+  /** WebRTC video frames flow. */
+  | 'webrtc'
+  /** Media comes over the WebSocket relay (maybe with a background WebRTC trial). */
+  | 'relay';
+
+export interface LadderSnapshot {
+  phase: LadderPhase;
+  /** Which stream the <video> shows. */
+  active: 'webrtc' | 'relay' | null;
+  override: PathOverride;
+  /** Why we are on the relay; null on WebRTC. */
+  relayReason: ModeReason | null;
+  /** WebRTC got no media in time and the relay is off: no path works. */
+  noPath: boolean;
+  /** A background WebRTC attempt is in flight while on the relay. */
+  retrying: boolean;
+  /** True once the relay player has decoded a frame. */
+  relayPlaying: boolean;
+  mediaTimeoutMs: number;
+  relayAvailable: boolean;
+}
+
+export interface LadderJoinInfo {
+  mode: ViewerMode;
+  modeReason: ModeReason | null;
+  relayAvailable: boolean;
+  ladder: LadderSettings;
+  broadcasterOnline: boolean;
+}
+
+export interface ConnectionLadderOptions {
+  effects: LadderEffects;
+  clock?: LadderClock;
+  override?: PathOverride;
+}
+
+/** Fallbacks that a WebRTC retry could undo; overflow and saturation are the server's call. */
+const RETRYABLE: ReadonlySet<ModeReason> = new Set(['fallback']);
+
+export class ConnectionLadder {
+  readonly #effects: LadderEffects;
+  readonly #clock: LadderClock;
+  #override: PathOverride;
+  #phase: LadderPhase = 'idle';
+  #relayReason: ModeReason | null = null;
+  #noPath = false;
+  #retrying = false;
+  #relayPlaying = false;
+  #relayAvailable = false;
+  #broadcasterOnline = true;
+  #settings: LadderSettings = { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 };
+  #deadline: unknown = null;
+  #retryTimer: unknown = null;
+
+  constructor(opts: ConnectionLadderOptions) {
+    this.#effects = opts.effects;
+    this.#clock = opts.clock ?? realClock;
+    this.#override = opts.override ?? 'auto';
+  }
+
+  get snapshot(): LadderSnapshot {
+    return {
+      phase: this.#phase,
+      active: this.#phase === 'idle' ? null : this.#phase === 'relay' ? 'relay' : 'webrtc',
+      override: this.#override,
+      relayReason: this.#relayReason,
+      noPath: this.#noPath,
+      retrying: this.#retrying,
+      relayPlaying: this.#relayPlaying,
+      mediaTimeoutMs: this.#settings.mediaTimeoutMs,
+      relayAvailable: this.#relayAvailable,
+    };
+  }
+
+  get override(): PathOverride {
+    return this.#override;
+  }
+
+  /** Starts (or restarts after a rejoin) from a join ack. */
+  start(join: LadderJoinInfo): void {
+    this.#teardown(false);
+    this.#settings = join.ladder;
+    this.#relayAvailable = join.relayAvailable;
+    this.#broadcasterOnline = join.broadcasterOnline;
+    this.#noPath = false;
+    if (join.mode === 'relay' && join.relayAvailable) {
+      // The server already counts us as a relay viewer (overflow / saturated uplink).
+      this.#enterRelay(join.modeReason ?? 'overflow');
+    } else if (this.#override === 'relay' && join.relayAvailable) {
+      this.#enterRelay('forced');
+    } else {
+      // Forced relay without a relay degrades to WebRTC; the deadline reports "no path".
+      this.#tryWebRtc(false);
+    }
+    this.#emit();
+  }
+
+  /** The user changed ?path= / the hide-my-IP toggle mid-session. */
+  setOverride(override: PathOverride): void {
+    if (override === this.#override) return;
+    this.#override = override;
+    if (this.#phase === 'idle') return;
+    if (override === 'relay' && this.#relayAvailable) {
+      if (this.#phase === 'relay') {
+        this.#stopTrial();
+        this.#clearRetry();
+        this.#relayReason = 'forced';
+      } else {
+        this.#clearDeadline();
+        this.#effects.closeWebRtc();
+        this.#enterRelay('forced');
+      }
+    } else if (this.#phase === 'relay') {
+      if (this.#relayReason === 'forced') this.#relayReason = 'fallback';
+      if (this.#relayReason !== null && RETRYABLE.has(this.#relayReason)) {
+        // Keep showing the relay until the new WebRTC link's frames flow.
+        this.#stopTrial();
+        this.#startTrial();
+      }
+    } else {
+      this.#tryWebRtc(true);
+    }
+    this.#emit();
+  }
+
+  /** The current WebRTC link decoded video frames. */
+  webRtcFrames(): void {
+    if (this.#phase === 'webrtc-trying') {
+      this.#clearDeadline();
+      this.#phase = 'webrtc';
+      this.#noPath = false;
+      this.#emit();
+    } else if (this.#phase === 'relay' && this.#retrying) {
+      // Upgrade back: show WebRTC, then stop the relay.
+      this.#clearDeadline();
+      this.#clearRetry();
+      this.#retrying = false;
+      this.#phase = 'webrtc';
+      this.#relayReason = null;
+      this.#relayPlaying = false;
+      this.#effects.closeRelay(true);
+      this.#emit();
+    }
+  }
+
+  /** The relay player decoded its first frame. */
+  relayFrames(): void {
+    if (this.#phase !== 'relay' || this.#relayPlaying) return;
+    this.#relayPlaying = true;
+    this.#emit();
+  }
+
+  /** relay_subscribe was refused: stay on (or go back to) WebRTC and say no path works. */
+  relayFailed(): void {
+    if (this.#phase !== 'relay') return;
+    this.#clearRetry();
+    this.#relayAvailable = false;
+    this.#relayPlaying = false;
+    this.#effects.closeRelay(false);
+    if (this.#retrying) {
+      // Keep the trial link as the main one.
+      this.#retrying = false;
+      this.#phase = 'webrtc-trying';
+      this.#relayReason = null;
+      this.#armDeadline();
+    } else {
+      this.#relayReason = null;
+      this.#tryWebRtc(true);
+    }
+    this.#noPath = true;
+    this.#emit();
+  }
+
+  /** The broadcaster went away (reclaim grace) or came back; the media deadline pauses meanwhile. */
+  setBroadcasterOnline(online: boolean): void {
+    if (online === this.#broadcasterOnline) return;
+    this.#broadcasterOnline = online;
+    if (!online) this.#clearDeadline();
+    else if (this.#phase === 'webrtc-trying') this.#armDeadline();
+  }
+
+  /**
+   * A reclaimed room has a new broadcaster socket that offers to every viewer itself: open a
+   * new WebRTC link (no request_offer). On the relay nothing changes.
+   */
+  broadcasterChanged(): void {
+    if (this.#phase === 'webrtc' || this.#phase === 'webrtc-trying') this.#tryWebRtc(false);
+    else if (this.#phase === 'relay' && this.#retrying) this.#stopTrial();
+    this.#emit();
+  }
+
+  /** Stops everything. `unsubscribe` is false when the server already forgot us. */
+  stop(unsubscribe = true): void {
+    this.#teardown(unsubscribe);
+    this.#emit();
+  }
+
+  #tryWebRtc(fresh: boolean): void {
+    this.#phase = 'webrtc-trying';
+    this.#effects.openWebRtc({
+      iceTransportPolicy: iceTransportPolicyFor(this.#override),
+      fresh,
+      background: false,
+    });
+    this.#armDeadline();
+  }
+
+  #enterRelay(reason: ModeReason): void {
+    this.#phase = 'relay';
+    this.#relayReason = reason;
+    this.#relayPlaying = false;
+    this.#effects.openRelay(reason);
+    if (RETRYABLE.has(reason)) this.#scheduleRetry();
+  }
+
+  #armDeadline(): void {
+    this.#clearDeadline();
+    if (!this.#broadcasterOnline) return;
+    this.#deadline = this.#clock.setTimeout(() => {
+      this.#deadline = null;
+      this.#handleDeadline();
+    }, this.#settings.mediaTimeoutMs);
+  }
+
+  #handleDeadline(): void {
+    if (this.#phase === 'webrtc-trying') {
+      if (!this.#relayAvailable) {
+        this.#noPath = true;
+        this.#emit();
+        return;
+      }
+      this.#effects.closeWebRtc();
+      this.#enterRelay('fallback');
+      this.#emit();
+    } else if (this.#phase === 'relay' && this.#retrying) {
+      // The background attempt got nothing; stay on the relay and try later.
+      this.#stopTrial();
+      this.#scheduleRetry();
+      this.#emit();
+    }
+  }
+
+  #scheduleRetry(): void {
+    this.#clearRetry();
+    if (this.#settings.retryIntervalMs <= 0) return;
+    this.#retryTimer = this.#clock.setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.#phase === 'relay' && !this.#retrying) {
+        this.#startTrial();
+        this.#emit();
+      }
+    }, this.#settings.retryIntervalMs);
+  }
+
+  #startTrial(): void {
+    this.#clearRetry();
+    this.#retrying = true;
+    this.#effects.openWebRtc({
+      iceTransportPolicy: iceTransportPolicyFor(this.#override),
+      fresh: true,
+      background: true,
+    });
+    this.#armDeadline();
+  }
+
+  #stopTrial(): void {
+    this.#clearDeadline();
+    if (this.#retrying) this.#effects.closeWebRtc();
+    this.#retrying = false;
+  }
+
+  #teardown(unsubscribe: boolean): void {
+    this.#clearDeadline();
+    this.#clearRetry();
+    if (this.#phase === 'relay') this.#effects.closeRelay(unsubscribe);
+    if (this.#phase !== 'idle' && (this.#phase !== 'relay' || this.#retrying)) {
+      this.#effects.closeWebRtc();
+    }
+    this.#phase = 'idle';
+    this.#relayReason = null;
+    this.#retrying = false;
+    this.#relayPlaying = false;
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline !== null) this.#clock.clearTimeout(this.#deadline);
+    this.#deadline = null;
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer !== null) this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+  }
+
+  #emit(): void {
+    this.#effects.onChange?.(this.snapshot);
+  }
+}

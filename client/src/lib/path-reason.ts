@@ -1,0 +1,109 @@
+import type { PeerStatsDigest } from '../../../shared';
+import type { LadderSnapshot } from './connection-ladder';
+import { translate, type Locale, type MessageKey, type MessageParams } from './i18n.svelte';
+import { en } from './locales/en';
+
+/**
+ * Why a viewer is on its path, in plain words. The reason is data (an i18n key plus params);
+ * the viewer shows it in its own language and reports the English text as the digest's
+ * `pathReason`, which the broadcaster's panel maps back to its own language.
+ */
+export interface PathReason {
+  key: MessageKey;
+  params?: MessageParams;
+}
+
+/** Keys whose English text may travel as a digest's pathReason. */
+export const PATH_REASON_KEYS = [
+  'reason.turnTcp',
+  'reason.turnTls',
+  'reason.turnUdp',
+  'reason.turnForced',
+  'reason.relayForced',
+  'reason.relayFallback',
+  'reason.relayOverflow',
+  'reason.relaySaturated',
+  'reason.noPath',
+  'reason.relayUnavailable',
+] as const satisfies readonly MessageKey[];
+
+export type PathReasonKey = (typeof PATH_REASON_KEYS)[number];
+
+function protocolName(protocol: string | null): string {
+  return (protocol ?? 'udp').toUpperCase();
+}
+
+/**
+ * The reason for the ACTIVE path. `digest` is the active path's digest (WebRTC inbound or
+ * the relay player's). Direct paths have no reason: nothing fell back.
+ */
+export function pathReasonFor(
+  ladder: Pick<LadderSnapshot, 'active' | 'override' | 'relayReason' | 'noPath' | 'mediaTimeoutMs'>,
+  digest: Pick<PeerStatsDigest, 'path' | 'candidateType' | 'protocol'> | null,
+): PathReason | null {
+  const seconds = Math.round(ladder.mediaTimeoutMs / 1000);
+  if (ladder.active === 'relay') {
+    switch (ladder.relayReason) {
+      case 'forced':
+        return { key: 'reason.relayForced' };
+      case 'overflow':
+        return { key: 'reason.relayOverflow' };
+      case 'uplink_saturated':
+        return { key: 'reason.relaySaturated' };
+      default:
+        return { key: 'reason.relayFallback', params: { seconds } };
+    }
+  }
+  if (ladder.noPath) {
+    return ladder.override === 'relay'
+      ? { key: 'reason.relayUnavailable' }
+      : { key: 'reason.noPath', params: { seconds } };
+  }
+  if (!digest || digest.path !== 'turn') return null;
+  const protocol = protocolName(digest.candidateType === 'relay' ? digest.protocol : 'udp');
+  if (ladder.override === 'turn') return { key: 'reason.turnForced', params: { protocol } };
+  if (protocol === 'TCP') return { key: 'reason.turnTcp' };
+  if (protocol === 'TLS') return { key: 'reason.turnTls' };
+  return { key: 'reason.turnUdp' };
+}
+
+/** The English sentence that goes on the wire as `pathReason` (≤ 160 chars by schema). */
+export function pathReasonText(reason: PathReason | null): string | null {
+  if (!reason) return null;
+  return translate('en', reason.key, reason.params).slice(0, 160);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** English templates as regexes: "No WebRTC media after {seconds} s" → /^No WebRTC media after (?<seconds>.+?) s$/. */
+const REASON_PATTERNS: ReadonlyArray<{ key: PathReasonKey; re: RegExp }> = PATH_REASON_KEYS.map(
+  (key) => {
+    const parts = en[key].split(/(\{\w+\})/);
+    const source = parts
+      .map((part) => {
+        const name = /^\{(\w+)\}$/.exec(part)?.[1];
+        return name ? `(?<${name}>.+?)` : escapeRegExp(part);
+      })
+      .join('');
+    return { key, re: new RegExp(`^${source}$`) };
+  },
+);
+
+/** Maps a reported English pathReason back to a key; null when it is not one of ours. */
+export function parsePathReason(text: string | null | undefined): PathReason | null {
+  if (!text) return null;
+  for (const { key, re } of REASON_PATTERNS) {
+    const match = re.exec(text);
+    if (match) return { key, params: { ...match.groups } };
+  }
+  return null;
+}
+
+/** A reported pathReason in `locale`; unknown text is shown as sent. */
+export function localizePathReason(text: string | null | undefined, locale: Locale): string | null {
+  if (!text) return null;
+  const reason = parsePathReason(text);
+  return reason ? translate(locale, reason.key, reason.params) : text;
+}
