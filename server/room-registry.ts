@@ -55,6 +55,8 @@ export interface RoomSnapshot {
   readonly id: RoomCode;
   readonly title: string;
   readonly listed: boolean;
+  /** The broadcaster makes no peer connections (?path=relay): every viewer gets the relay. */
+  readonly relayOnly: boolean;
   readonly createdAt: number;
   readonly broadcasterId: string;
   readonly broadcasterOnline: boolean;
@@ -126,7 +128,7 @@ export class RoomRegistry {
 
   createRoom(
     broadcasterId: string,
-    options: { title?: string; listed?: boolean } = {},
+    options: { title?: string; listed?: boolean; relayOnly?: boolean } = {},
   ): RegistryResult<{ room: RoomSnapshot; broadcasterToken: string }> {
     if (this.#membership.has(broadcasterId)) return fail('ALREADY_IN_ROOM');
     if (this.#rooms.size >= this.#options.maxRooms) return fail('SERVER_BUSY');
@@ -137,6 +139,7 @@ export class RoomRegistry {
       id,
       title: options.title ?? '',
       listed: options.listed ?? false,
+      relayOnly: options.relayOnly ?? false,
       createdAt: this.#now(),
       broadcasterId,
       broadcasterOnline: true,

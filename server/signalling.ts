@@ -48,7 +48,10 @@ export interface SignallingDeps {
   stats: StatsAggregator;
   /** STUN only: for `welcome`, which every connected socket gets. */
   welcomeIceServers: () => IceServer[];
-  /** STUN + TURN with a fresh per-client credential: only in create/reclaim/join acks. */
+  /**
+   * STUN + TURN with a fresh per-client credential: in create/reclaim/join and request_offer
+   * acks, and in viewer_joined/offer_requested to the broadcaster (room members only).
+   */
   roomIceServers: (clientId: string) => IceServer[];
   log: Logger;
   now: () => number;
@@ -161,11 +164,12 @@ export class Signalling {
     const result = this.#deps.registry.createRoom(socket.id, {
       title: payload.title,
       listed: payload.listed,
+      relayOnly: payload.relayOnly,
     });
     if (!result.ok) return ackError(result.code);
     const { room, broadcasterToken } = result.value;
     void socket.join(socketRoom(room.id));
-    ctx.log.info({ room: room.id, listed: room.listed }, 'room created');
+    ctx.log.info({ room: room.id, listed: room.listed, relayOnly: room.relayOnly }, 'room created');
     return ackOk({
       roomId: room.id,
       broadcasterToken,
@@ -222,8 +226,18 @@ export class Signalling {
     if (!alreadyJoined) {
       void socket.join(socketRoom(room.id));
       if (room.broadcasterOnline) {
-        // A relay viewer gets no offer: the broadcaster makes no peer connection for it.
-        io.to(room.broadcasterId).emit('viewer_joined', { viewerId: socket.id, mode });
+        // A relay viewer gets no offer: the broadcaster makes no peer connection for it. A WebRTC
+        // viewer's peer connection gets freshly minted TURN credentials (the create ack's expire).
+        io.to(room.broadcasterId).emit(
+          'viewer_joined',
+          mode === 'webrtc'
+            ? {
+                viewerId: socket.id,
+                mode,
+                iceServers: this.#deps.roomIceServers(room.broadcasterId),
+              }
+            : { viewerId: socket.id, mode },
+        );
       }
       ctx.log.info(
         { room: room.id, viewers: room.viewers.size, mode, modeReason },
@@ -354,15 +368,22 @@ export class Signalling {
     return ackOk(null);
   }
 
-  /** A viewer wants a fresh WebRTC offer (ladder retry): tell its broadcaster only. */
-  handleRequestOffer(ctx: HandlerContext): AckResult<null> {
+  /**
+   * A viewer wants a fresh WebRTC offer (ladder retry): tell its broadcaster only. Both sides
+   * get freshly minted ICE servers, so a retry hours into a broadcast can still allocate TURN.
+   */
+  handleRequestOffer(ctx: HandlerContext): AckResult<{ iceServers: IceServer[] }> {
     const membership = this.#viewerMembership(ctx);
     if (!membership.ok) return membership.error;
     const { room } = membership;
     if (!room.broadcasterOnline) return ackError('PEER_NOT_FOUND');
-    this.#deps.io.to(room.broadcasterId).emit('offer_requested', { viewerId: ctx.socket.id });
+    const { io, roomIceServers } = this.#deps;
+    io.to(room.broadcasterId).emit('offer_requested', {
+      viewerId: ctx.socket.id,
+      iceServers: roomIceServers(room.broadcasterId),
+    });
     ctx.log.debug({ room: room.id }, 'offer requested');
-    return ackOk(null);
+    return ackOk({ iceServers: roomIceServers(ctx.socket.id) });
   }
 
   /** A relay viewer's decoder needs a keyframe; the hub allows one request per second. */
@@ -467,12 +488,13 @@ export class Signalling {
   }
 
   /**
-   * How a new viewer is served: the relay when the broadcaster's mesh is full or its uplink is
-   * saturated (and the relay is on), else WebRTC.
+   * How a new viewer is served: the relay when the broadcaster asked for relay only (`forced`),
+   * when its mesh is full or its uplink is saturated (and the relay is on), else WebRTC.
    */
   #pickMode(room: RoomSnapshot): { mode: ViewerMode; modeReason: ModeReason | null } {
     const { relay, ladder, registry, stats } = this.#deps;
     if (!relay.enabled) return { mode: 'webrtc', modeReason: null };
+    if (room.relayOnly) return { mode: 'relay', modeReason: 'forced' };
     if (registry.modeCounts(room.id).webrtc >= ladder.maxMeshViewers) {
       return { mode: 'relay', modeReason: 'overflow' };
     }

@@ -11,18 +11,29 @@ import {
 export const STATS_STALE_MS = 5000;
 
 /** The broadcaster's peers must be bandwidth-limited this long before new viewers overflow. */
-export const UPLINK_SATURATED_MS = 5000;
+export const UPLINK_SATURATED_MS = 10_000;
+
+/**
+ * A new peer connection reports qualityLimitationReason 'bandwidth' while its bandwidth estimate
+ * ramps up, which says nothing about the uplink; such peers are left out of the saturation test.
+ */
+export const RAMP_UP_GRACE_MS = 15_000;
 
 interface Timed<T> {
   at: number;
   value: T;
 }
 
+interface PeerReport extends Timed<PeerStatsDigest> {
+  /** When the broadcaster first reported this peer. */
+  firstAt: number;
+}
+
 interface RoomStats {
   /** Each viewer's own inbound digest. */
   viewerReports: Map<string, Timed<PeerStatsDigest>>;
   /** The broadcaster's outbound digest per viewer. */
-  broadcasterPeers: Map<string, Timed<PeerStatsDigest>>;
+  broadcasterPeers: Map<string, PeerReport>;
   broadcasterUpload: Timed<number> | undefined;
   /** Since when at least half of the broadcaster's peers report a bandwidth limit; else null. */
   bandwidthLimitedSince: number | null;
@@ -81,7 +92,9 @@ export class StatsAggregator {
     for (const { viewerId, ...digest } of peers) {
       // Only real members: a broadcaster can't grow the map with made-up ids.
       if (!isViewer(viewerId)) continue;
-      room.broadcasterPeers.set(viewerId, { at, value: digest });
+      const firstAt = room.broadcasterPeers.get(viewerId)?.firstAt ?? at;
+      room.broadcasterPeers.set(viewerId, { at, value: digest, firstAt });
+      if (at - firstAt < RAMP_UP_GRACE_MS) continue;
       members += 1;
       if (digest.qualityLimitation === 'bandwidth') limited += 1;
     }
@@ -90,8 +103,9 @@ export class StatsAggregator {
   }
 
   /**
-   * The broadcaster's uplink is saturated: for UPLINK_SATURATED_MS, at least half of its peer
-   * connections have reported qualityLimitationReason 'bandwidth', and the reports are fresh.
+   * The broadcaster's uplink is saturated: for UPLINK_SATURATED_MS, at least half of its settled
+   * peer connections (past RAMP_UP_GRACE_MS) have reported qualityLimitationReason 'bandwidth', and
+   * the reports are fresh.
    */
   isUplinkSaturated(roomId: RoomCode): boolean {
     const room = this.#rooms.get(roomId);

@@ -7,9 +7,11 @@ import type {
   CreateRoomResult,
   JoinRoomRequest,
   JoinRoomResult,
+  OfferRequested,
   ReclaimRoomRequest,
   RelayDemand,
   RelaySubscribeRequest,
+  RequestOfferResult,
   RoomClosed,
   SignalMessage,
   SignalRequest,
@@ -35,7 +37,7 @@ export interface ClientToServerEvents {
   chat: (payload: ChatSendRequest, ack: Ack<ChatMessage>) => void;
   relay_subscribe: (payload: RelaySubscribeRequest, ack: Ack<null>) => void;
   relay_unsubscribe: (payload: Record<string, never>, ack: Ack<null>) => void;
-  request_offer: (payload: Record<string, never>, ack: Ack<null>) => void;
+  request_offer: (payload: Record<string, never>, ack: Ack<RequestOfferResult>) => void;
   keyframe_request: (payload: Record<string, never>) => void;
   /** Broadcaster → server: one encoded chunk in the shared/relay-frame.ts envelope. */
   relay_chunk: (frame: ArrayBuffer | Uint8Array) => void;
@@ -50,8 +52,11 @@ export interface ServerToClientEvents {
   chat: (payload: ChatMessage) => void;
   room_closed: (payload: RoomClosed) => void;
   broadcaster_status: (payload: BroadcasterStatus) => void;
-  /** To the broadcaster: a viewer wants a fresh offer (its old peer connection is gone). */
-  offer_requested: (payload: { viewerId: string }) => void;
+  /**
+   * To the broadcaster: a viewer wants a fresh offer (its old peer connection is gone), with
+   * freshly minted ICE servers for the new peer connection.
+   */
+  offer_requested: (payload: OfferRequested) => void;
   /** To the broadcaster: a relay viewer needs a keyframe. */
   keyframe_requested: (payload: Record<string, never>) => void;
   relay_demand: (payload: RelayDemand) => void;

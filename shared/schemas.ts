@@ -40,6 +40,11 @@ export const CreateRoomSchema = z.strictObject({
   /** Listed rooms appear on the home page; unlisted ones are reachable by code only. */
   listed: z.boolean().optional(),
   title: z.string().trim().max(LIMITS.maxTitleChars).optional(),
+  /**
+   * The broadcaster makes no peer connections (its ?path=relay): the server serves every viewer
+   * over the relay (`mode: 'relay'`, `modeReason: 'forced'`). Kept across reclaim_room.
+   */
+  relayOnly: z.boolean().optional(),
 });
 export type CreateRoomRequest = z.infer<typeof CreateRoomSchema>;
 
@@ -124,7 +129,10 @@ export type RelaySubscribeRequest = z.infer<typeof RelaySubscribeSchema>;
 /** Viewer → server: WebRTC works again, stop relaying to me (ack null). */
 export const RelayUnsubscribeSchema = z.strictObject({});
 
-/** Viewer → server: ask the broadcaster for a fresh offer (ladder retry, recovery). Ack null. */
+/**
+ * Viewer → server: ask the broadcaster for a fresh offer (ladder retry, recovery). The ack
+ * carries freshly minted `{ iceServers }` for the viewer's new peer connection.
+ */
 export const RequestOfferSchema = z.strictObject({});
 
 /** Viewer → server: my relay decoder needs a keyframe (no ack; rate-limited). */
@@ -175,8 +183,25 @@ export const ViewerEventSchema = z.object({
   viewerId: PeerIdSchema,
   /** Present on viewer_joined: `relay` viewers get no WebRTC offer. */
   mode: ViewerModeSchema.optional(),
+  /**
+   * On viewer_joined for a `webrtc` viewer: freshly minted STUN/TURN servers (TURN credentials
+   * bound to the broadcaster's client id) for that viewer's peer connection, so new viewers
+   * hours into a broadcast don't get the create ack's expired credentials.
+   */
+  iceServers: z.array(IceServerSchema).optional(),
 });
 export type ViewerEvent = z.infer<typeof ViewerEventSchema>;
+
+/** To the broadcaster: a viewer wants a fresh offer; `iceServers` are freshly minted for it. */
+export interface OfferRequested {
+  viewerId: string;
+  iceServers?: IceServer[];
+}
+
+/** The request_offer ack: fresh ICE servers (with TURN credentials) for the viewer's retry. */
+export interface RequestOfferResult {
+  iceServers: IceServer[];
+}
 
 export const SignalMessageSchema = z.object({
   from: PeerIdSchema,

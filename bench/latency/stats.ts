@@ -88,7 +88,9 @@ export function evaluateGoals(results: readonly PathResult[]): Goal[] {
   });
   goals.push({
     name: 'TURN p50 ≤ direct p50 + 10 ms',
-    value: known(turn, direct) ? `${fmt(turn)} vs ${fmt(direct)} ms (+${fmt(turn - direct)})` : '–',
+    value: known(turn, direct)
+      ? `${fmt(turn)} vs ${fmt(direct)} ms (${turn >= direct ? '+' : '−'}${fmt(Math.abs(turn - direct))})`
+      : '–',
     met: known(turn, direct) ? turn <= direct + 10 : null,
   });
   const relayP50 = relay?.latency.p50 ?? NaN;

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { readCpuMs, readRssBytes, REPO_ROOT } from '../signalling/processes';
 import { machineInfo, spliceSection } from '../signalling/report';
-import { DEFAULT_FRAME_SPEC, frameSizes } from './frames';
+import { DEFAULT_FRAME_SPEC, frameSizes, type FrameSpec } from './frames';
 import type { RelayTarget } from './ipc';
 import { measureWindow } from './measure';
 import { killRelayChildren, RelayWorker, startRelayServer, type RelayServer } from './processes';
@@ -43,6 +43,7 @@ interface Options {
   throttleAt: number | null;
   throttleSettleMs: number;
   targets: RelayTarget[];
+  spec: FrameSpec;
   maxMinutes: number;
   write: boolean;
 }
@@ -58,7 +59,8 @@ function parseOptions(argv: string[]): Options {
       warmup: { type: 'string', default: '2' },
       drain: { type: 'string', default: '1.5' },
       'throttle-at': { type: 'string' },
-      'throttle-settle': { type: 'string', default: '20' },
+      kbps: { type: 'string', default: String(DEFAULT_FRAME_SPEC.totalKbps) },
+      'throttle-settle': { type: 'string', default: '12' },
       targets: { type: 'string', default: 'roomcast,raw-ws' },
       'max-minutes': { type: 'string', default: '15' },
       'no-write': { type: 'boolean', default: false },
@@ -68,11 +70,12 @@ function parseOptions(argv: string[]): Options {
   if (values.help) {
     console.log(
       'usage: tsx bench/relay/run.ts [--sizes 50,100,200 | --quick] [--workers 2] [--window 10]\n' +
-        '  [--warmup 2] [--drain 1.5] [--throttle-at 100|0] [--throttle-settle 20]\n' +
-        '  [--targets roomcast,raw-ws] [--max-minutes 15] [--no-write]\n' +
+        '  [--warmup 2] [--drain 1.5] [--throttle-at 100|0] [--throttle-settle 12]\n' +
+        '  [--targets roomcast,raw-ws] [--kbps 3000] [--max-minutes 15] [--no-write]\n' +
         '  times in seconds; --throttle-at N adds one throttled viewer at size N (0: none);\n' +
         '  --throttle-settle: how long it stops reading before the second window (the kernel\n' +
-        '  socket buffers, ~4 MB on loopback, must fill before the server sees a backlog).',
+        '  socket buffers, ~4 MB on loopback, must fill before the server sees a backlog; keep\n' +
+        "  settle + window under ~20 s or Socket.IO's heartbeat drops the paused viewer).",
     );
     process.exit(0);
   }
@@ -100,8 +103,9 @@ function parseOptions(argv: string[]): Options {
     warmupMs: positive('warmup', values.warmup, 2) * 1000,
     drainMs: positive('drain', values.drain, 1.5) * 1000,
     throttleAt: throttleAt > 0 ? throttleAt : null,
-    throttleSettleMs: positive('throttle-settle', values['throttle-settle'], 20) * 1000,
+    throttleSettleMs: positive('throttle-settle', values['throttle-settle'], 12) * 1000,
     targets: targets as RelayTarget[],
+    spec: { ...DEFAULT_FRAME_SPEC, totalKbps: positive('kbps', values.kbps, 3000) },
     maxMinutes: positive('max-minutes', values['max-minutes'], 15),
     write: !values['no-write'],
   };
@@ -141,7 +145,7 @@ async function runOne(target: RelayTarget, size: number, options: Options): Prom
     const publisher = new RelayWorker('publisher');
     workers.push(publisher);
     const { roomId } = await publisher.request(
-      { type: 'init_publisher', target, url: server.url, spec: DEFAULT_FRAME_SPEC },
+      { type: 'init_publisher', target, url: server.url, spec: options.spec },
       'publisher_ready',
       20_000,
     );
@@ -299,8 +303,8 @@ async function main(): Promise<void> {
     drainMs: options.drainMs,
     throttleAt: options.throttleAt,
     throttleSettleMs: options.throttleSettleMs,
-    spec: DEFAULT_FRAME_SPEC,
-    frameSizes: frameSizes(DEFAULT_FRAME_SPEC),
+    spec: options.spec,
+    frameSizes: frameSizes(options.spec),
   };
   const report: RelayReport = {
     date: `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,

@@ -3,7 +3,13 @@ import { VIDEO_CODECS } from '../../shared/constants';
 import { readRelayHeader, type RelayFrameHeader } from '../../shared/relay-frame';
 import { trackPeerConnections } from '../helpers/coturn-fixture';
 import { expect, test } from '../fixtures';
-import { collectPageErrors, goLive, newIsolatedPage, type Viewer } from '../helpers/session';
+import {
+  collectPageErrors,
+  E2E_QUALITY,
+  goLive,
+  newIsolatedPage,
+  type Viewer,
+} from '../helpers/session';
 import { expectVideoPlaying } from '../helpers/video';
 
 const relayViewers = 3;
@@ -164,5 +170,40 @@ test('three ?path=relay viewers play over the server relay, and a late one start
     expect(pageErrors, 'uncaught page errors').toEqual([]);
   } finally {
     await Promise.all(viewers.map(({ context }) => context.close()));
+  }
+});
+
+test('a ?path=relay broadcaster: a plain viewer goes straight to the relay and says the broadcaster chose it', async ({
+  page,
+  browser,
+  baseURL,
+}) => {
+  test.setTimeout(90_000);
+  const pageErrors = collectPageErrors(page);
+  await page.goto('/broadcast?path=relay');
+  await page.getByTestId('source-camera').click();
+  await page.getByTestId('quality-select').selectOption(E2E_QUALITY);
+  await page.getByTestId('go-live').click();
+  const roomCode = page.getByTestId('room-code');
+  await expect(roomCode).toHaveText(/^\s*\d{6}\s*$/, { timeout: 20_000 });
+  const room = (await roomCode.innerText()).trim();
+
+  const viewer = await newIsolatedPage(browser, baseURL!);
+  try {
+    pageErrors.push(...collectPageErrors(viewer.page));
+    await trackPeerConnections(viewer.context);
+    const joinedAt = Date.now();
+    await viewer.page.goto(`/watch/${room}`); // no ?path: the server puts it on the relay
+    await expectVideoPlaying(viewer.page, 'remote-video', { timeoutMs: 30_000 });
+    // Well inside the 8 s WebRTC media deadline: no waiting for a fallback.
+    expect(Date.now() - joinedAt).toBeLessThan(8000);
+    await expect(viewer.page.getByTestId('connection-path')).toHaveAttribute('data-path', 'relay');
+    await expect(viewer.page.getByTestId('connection-reason')).toContainText(
+      'The broadcaster chose to send only through the server relay',
+    );
+    expect(await peerConnectionCount(viewer.page), 'no WebRTC is tried').toBe(0);
+    expect(pageErrors, 'uncaught page errors').toEqual([]);
+  } finally {
+    await viewer.context.close();
   }
 });

@@ -6,6 +6,7 @@ import type { JoinRoomResult, PeerStatsDigest } from '../../shared/index';
 import { createApp, type App } from '../../server/app';
 import { loadConfig } from '../../server/config';
 import { createLogger } from '../../server/logger';
+import { RAMP_UP_GRACE_MS } from '../../server/stats-aggregator';
 import {
   closeAllClients,
   collect,
@@ -51,7 +52,7 @@ describe('overflow: the mesh limit sends new viewers to the relay', () => {
     });
     await waitForCount(announced, 2);
     expect(announced).toEqual([
-      { viewerId: first.viewer.id, mode: 'webrtc' },
+      { viewerId: first.viewer.id, mode: 'webrtc', iceServers: [] },
       { viewerId: second.viewer.id, mode: 'relay' },
     ]);
     // Re-joining reports the same mode.
@@ -97,6 +98,60 @@ describe('overflow: the mesh limit sends new viewers to the relay', () => {
     expectOk(await emitAck(first.viewer, 'relay_unsubscribe', {}));
     const third = await join(t.url, roomId);
     expect(third.ack).toMatchObject({ mode: 'relay', modeReason: 'overflow' });
+  });
+});
+
+describe('a relay-only broadcaster (create_room relayOnly, its ?path=relay)', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startServer({ MAX_MESH_VIEWERS: '8' });
+  });
+  afterEach(() => closeAllClients());
+  afterAll(() => t.close());
+
+  it('serves every viewer by relay (forced) and tells the broadcaster mode relay', async () => {
+    const { broadcaster, roomId } = await roomWithViewers(t.url, 0, { relayOnly: true });
+    const announced = collect(broadcaster, 'viewer_joined');
+    const first = await join(t.url, roomId);
+    const second = await join(t.url, roomId);
+    for (const { ack } of [first, second]) {
+      expect(ack).toMatchObject({ mode: 'relay', modeReason: 'forced', relayAvailable: true });
+    }
+    await waitForCount(announced, 2);
+    expect(announced).toEqual([
+      { viewerId: first.viewer.id, mode: 'relay' },
+      { viewerId: second.viewer.id, mode: 'relay' },
+    ]);
+  });
+
+  it('remembers relay only across reclaim_room', async () => {
+    const { broadcaster, roomId, token } = await roomWithViewers(t.url, 0, { relayOnly: true });
+    const before = await join(t.url, roomId);
+    broadcaster.disconnect();
+    const successor = await connectClient(t.url);
+    const reclaimed = expectOk(
+      await emitAck<{ relayViewers: string[] }>(successor, 'reclaim_room', {
+        roomId,
+        broadcasterToken: token,
+      }),
+    );
+    expect(reclaimed.relayViewers).toEqual([before.viewer.id]);
+    const announced = waitFor(successor, 'viewer_joined');
+    const after = await join(t.url, roomId);
+    expect(after.ack).toMatchObject({ mode: 'relay', modeReason: 'forced' });
+    expect(await announced).toEqual({ viewerId: after.viewer.id, mode: 'relay' });
+  });
+
+  it('leaves ordinary rooms on WebRTC', async () => {
+    const { roomId } = await roomWithViewers(t.url, 0, { relayOnly: false });
+    expect((await join(t.url, roomId)).ack).toMatchObject({ mode: 'webrtc', modeReason: null });
+  });
+
+  it('refuses a non-boolean relayOnly', async () => {
+    const broadcaster = await connectClient(t.url);
+    expect(await emitAck(broadcaster, 'create_room', { relayOnly: 'yes' })).toMatchObject({
+      error: { code: 'INVALID_PAYLOAD' },
+    });
   });
 });
 
@@ -155,7 +210,7 @@ describe('overflow: a saturated broadcaster uplink', () => {
     qualityLimitation,
   });
 
-  it("sends new viewers to the relay after 5 s of 'bandwidth' quality limitation", async () => {
+  it("sends new viewers to the relay after 10 s of 'bandwidth' quality limitation", async () => {
     const { broadcaster, viewers, roomId } = await roomWithViewers(url, 2);
     const report = async (limit: PeerStatsDigest['qualityLimitation']) =>
       expectOk(
@@ -165,11 +220,17 @@ describe('overflow: a saturated broadcaster uplink', () => {
           peers: viewers.map((v) => ({ ...digest(limit), viewerId: v.id })),
         }),
       );
+    // Ramp-up: new peers report 'bandwidth' while their estimate grows; that's not saturation.
     await report('bandwidth');
-    clock += 3000;
+    clock += RAMP_UP_GRACE_MS - 1000;
     await report('bandwidth');
-    expect((await join(url, roomId)).ack.mode).toBe('webrtc'); // only 3 s so far
-    clock += 2500;
+    expect((await join(url, roomId)).ack.mode).toBe('webrtc');
+    clock += 1000;
+    await report('bandwidth');
+    clock += 6000;
+    await report('bandwidth');
+    expect((await join(url, roomId)).ack.mode).toBe('webrtc'); // only 6 s settled and limited
+    clock += 4500;
     await report('bandwidth');
     expect((await join(url, roomId)).ack).toMatchObject({
       mode: 'relay',

@@ -152,8 +152,11 @@ describe('relay: fan-out, GOP cache, demand, keyframes', () => {
     const otherSaw = collect(other.broadcaster, 'offer_requested');
     const viewerSaw = collect(viewers[1]!, 'offer_requested');
     const requested = waitFor(broadcaster, 'offer_requested');
-    expect(await emitAck(viewers[0]!, 'request_offer', {})).toEqual({ ok: true, data: null });
-    expect(await requested).toEqual({ viewerId: viewers[0]!.id });
+    expect(await emitAck(viewers[0]!, 'request_offer', {})).toEqual({
+      ok: true,
+      data: { iceServers: [] },
+    });
+    expect(await requested).toEqual({ viewerId: viewers[0]!.id, iceServers: [] });
     const stranger = await connectClient(t.url);
     expect(await emitAck(stranger, 'request_offer', {})).toMatchObject({
       error: { code: 'NOT_IN_ROOM' },

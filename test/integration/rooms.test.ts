@@ -53,7 +53,7 @@ describe('rooms: create, join, leave, reclaim', () => {
       relayAvailable: true,
       ladder: { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
     });
-    expect(await joined).toEqual({ viewerId: viewer.id, mode: 'webrtc' });
+    expect(await joined).toEqual({ viewerId: viewer.id, mode: 'webrtc', iceServers: [] });
 
     // Joining the same room again is idempotent and does not re-announce.
     const announcements = collect(broadcaster, 'viewer_joined');

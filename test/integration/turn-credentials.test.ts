@@ -163,6 +163,66 @@ describe('TURN credentials reach only room members', () => {
   });
 });
 
+describe('TURN credentials stay fresh during long broadcasts', () => {
+  let server: App;
+  let url: string;
+  let clock = Date.now();
+
+  beforeAll(async () => {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      CLIENT_DIR: mkdtempSync(path.join(tmpdir(), 'roomcast-client-')),
+      STUN_URLS: STUN.urls.join(','),
+      TURN_URLS: TURN_URLS.join(','),
+      TURN_SECRET: SECRET,
+      TURN_TTL_S: String(TTL_S),
+    });
+    server = createApp({ config, logger: createLogger('silent'), now: () => clock });
+    const { port } = await server.listen();
+    url = `http://127.0.0.1:${port}`;
+  });
+  afterEach(() => closeAllClients());
+  afterAll(() => server.close());
+
+  /** A valid credential for `clientId` that is still good at the server's `clock`. */
+  function expectFreshFor(servers: IceServer[] | undefined, clientId: string): void {
+    expect(servers?.[0]).toEqual(STUN);
+    const turn = turnEntry(servers ?? []);
+    expect(turn.urls).toEqual(TURN_URLS);
+    const [expiry, id] = String(turn.username).split(':');
+    expect(id).toBe(clientId);
+    expect(Number(expiry)).toBe(Math.floor(clock / 1000) + TTL_S);
+    expect(Number(expiry)).toBeGreaterThan(clock / 1000);
+    expect(turn.credential).toBe(turnPassword(SECRET, String(turn.username)));
+  }
+
+  it('viewer_joined, offer_requested and the request_offer ack carry newly minted TURN credentials', async () => {
+    const broadcaster = await connectClient(url);
+    const created = expectOk(await emitAck<CreateRoomResult>(broadcaster, 'create_room', {}));
+    const createdExpiry = Number(String(turnEntry(created.iceServers).username).split(':')[0]);
+
+    clock += 2 * TTL_S * 1000; // hours later: the create ack's credential has expired
+    expect(createdExpiry).toBeLessThan(clock / 1000);
+
+    const joinedEvent = waitFor(broadcaster, 'viewer_joined');
+    const viewer = await connectClient(url);
+    expectOk(await emitAck<JoinRoomResult>(viewer, 'join_room', { roomId: created.roomId }));
+    const joined = await joinedEvent;
+    expect(joined).toMatchObject({ viewerId: viewer.id, mode: 'webrtc' });
+    expectFreshFor(joined.iceServers, broadcaster.id!);
+
+    clock += 2 * TTL_S * 1000; // a background retry, later still
+    const requested = waitFor(broadcaster, 'offer_requested');
+    const ack = expectOk(await emitAck<{ iceServers: IceServer[] }>(viewer, 'request_offer', {}));
+    expectFreshFor(ack.iceServers, viewer.id!);
+    const offerRequested = await requested;
+    expect(offerRequested.viewerId).toBe(viewer.id);
+    expectFreshFor(offerRequested.iceServers, broadcaster.id!);
+  });
+});
+
 describe('TURN disabled', () => {
   it('reports why on /healthz and hands out no TURN entry', async () => {
     const config = loadConfig({
@@ -184,6 +244,13 @@ describe('TURN disabled', () => {
       const broadcaster = await connectClient(base);
       const created = expectOk(await emitAck<CreateRoomResult>(broadcaster, 'create_room', {}));
       expect(created.iceServers).toEqual([]);
+      const joinedEvent = waitFor(broadcaster, 'viewer_joined');
+      const viewer = await connectClient(base);
+      expectOk(await emitAck(viewer, 'join_room', { roomId: created.roomId }));
+      expect((await joinedEvent).iceServers).toEqual([]);
+      const requested = waitFor(broadcaster, 'offer_requested');
+      expect(expectOk(await emitAck(viewer, 'request_offer', {}))).toEqual({ iceServers: [] });
+      expect((await requested).iceServers).toEqual([]);
     } finally {
       closeAllClients();
       await server.close();

@@ -7,6 +7,7 @@ import {
   RECLAIM_STORAGE_KEY,
   UPLOAD_HISTORY_LIMIT,
   codecOrderFor,
+  relayCodecOrderFor,
   type MediaPort,
 } from '../../client/src/state/broadcast-session.svelte';
 import type { MeshPort, UpstreamPort } from '../../client/src/state/ports';
@@ -32,8 +33,10 @@ class FakeMesh {
   setCodecOrder(order: readonly string[]) {
     this.codecOrders.push(order);
   }
-  addViewer(id: string) {
+  addedIceServers: Array<RTCIceServer[] | undefined> = [];
+  addViewer(id: string, iceServers?: RTCIceServer[]) {
     this.added.push(id);
+    this.addedIceServers.push(iceServers);
   }
   removeViewer(id: string) {
     this.removed.push(id);
@@ -374,6 +377,8 @@ describe('BroadcastSession', () => {
       await session.handleRelayDemand({ active: true, relayViewers: 1, preferH264: true });
       const up = upstreams[0]!;
       expect(up.opts.preferH264).toBe(true);
+      // "auto" puts the cheapest realtime encoder first for the relay's extra encode.
+      expect(up.opts.codecOrder).toEqual(['H264', 'VP8', 'VP9', 'AV1']);
       expect(up.opts.quality).toBe(session.quality);
       expect(up.starts).toEqual([session.previewStream]);
       expect(session.relayUpstream).toEqual({
@@ -465,6 +470,30 @@ describe('BroadcastSession', () => {
       signalling.emit('offer_requested', { viewerId: 'w1' });
       expect(mesh.added).toEqual([]);
     });
+
+    it('gives each new or retrying viewer the fresh ICE servers the server sent', async () => {
+      const mesh = await goLive();
+      const fresh = [{ urls: ['turn:t:3478'], username: '9999999999:b', credential: 'c' }];
+      signalling.emit('viewer_joined', { viewerId: 'w1', mode: 'webrtc', iceServers: fresh });
+      const fresher = [{ urls: ['turn:t:3478'], username: '9999999999:b', credential: 'd' }];
+      signalling.emit('offer_requested', { viewerId: 'w1', iceServers: fresher });
+      signalling.emit('viewer_joined', { viewerId: 'w2', mode: 'webrtc' }); // an older server
+      expect(mesh.added).toEqual(['w1', 'w1', 'w2']);
+      expect(mesh.removed).toEqual(['w1']);
+      expect(mesh.addedIceServers).toEqual([fresh, fresher, undefined]);
+    });
+
+    it('?path=relay tells the server (create_room relayOnly); other paths do not', async () => {
+      session.destroy();
+      session = makeSession('relay');
+      await goLive();
+      expect(signalling.requestsOf('create_room')).toEqual([{ listed: false, relayOnly: true }]);
+      session.destroy();
+      signalling.requests = [];
+      session = makeSession('turn');
+      await goLive();
+      expect(signalling.requestsOf('create_room')).toEqual([{ listed: false }]);
+    });
   });
 });
 
@@ -472,5 +501,10 @@ describe('codecOrderFor', () => {
   it('keeps the default order for auto and moves a chosen codec first', () => {
     expect(codecOrderFor('auto')).toEqual(['AV1', 'VP9', 'H264', 'VP8']);
     expect(codecOrderFor('VP8')).toEqual(['VP8', 'AV1', 'VP9', 'H264']);
+  });
+
+  it('starts the relay with H.264 on auto and honours an explicit choice', () => {
+    expect(relayCodecOrderFor('auto')).toEqual(['H264', 'VP8', 'VP9', 'AV1']);
+    expect(relayCodecOrderFor('AV1')).toEqual(['AV1', 'VP9', 'H264', 'VP8']);
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  fetchRelayFeature,
+  relayCheckResult,
+  relayFeatureOf,
   splitIceServers,
   summarizeChecks,
   turnTransportOf,
@@ -53,5 +56,67 @@ describe('connection check helpers', () => {
     expect(summarizeChecks([r('signalling', 'ok'), r('stun', 'warn'), r('loopback', 'fail')])).toBe(
       'check.summary.relayOnly',
     );
+  });
+
+  it('counts a failed relay when neither WebRTC path works', () => {
+    expect(
+      summarizeChecks([
+        r('signalling', 'ok'),
+        r('stun', 'warn'),
+        r('loopback', 'fail'),
+        r('relay', 'fail'),
+      ]),
+    ).toBe('check.summary.bad');
+  });
+});
+
+describe('the server relay check', () => {
+  const on = { status: 'ok', features: { relay: { enabled: true, reason: null } } };
+  const off = {
+    status: 'ok',
+    features: { relay: { enabled: false, reason: 'RELAY_ENABLED is false' } },
+  };
+
+  it('reads features.relay from /healthz', async () => {
+    expect(relayFeatureOf(on)).toEqual({ enabled: true, reason: null });
+    expect(relayFeatureOf(off)).toEqual({ enabled: false, reason: 'RELAY_ENABLED is false' });
+    expect(relayFeatureOf({ status: 'ok' })).toBeNull();
+    expect(relayFeatureOf(null)).toBeNull();
+    expect(await fetchRelayFeature(async () => off)).toEqual({
+      enabled: false,
+      reason: 'RELAY_ENABLED is false',
+    });
+    expect(
+      await fetchRelayFeature(async () => {
+        throw new Error('offline');
+      }),
+    ).toBeNull();
+  });
+
+  it('is ok only when the server has the relay on and the socket is connected', () => {
+    expect(relayCheckResult(true, relayFeatureOf(on), 'websocket')).toEqual({
+      name: 'relay',
+      status: 'ok',
+      message: { key: 'check.relay.ok', params: { transport: 'websocket' } },
+    });
+    expect(relayCheckResult(false, relayFeatureOf(on), 'websocket')).toMatchObject({
+      status: 'fail',
+      message: { key: 'check.relay.fail' },
+    });
+  });
+
+  it("fails with the server's reason when the relay is switched off, even if connected", () => {
+    expect(relayCheckResult(true, relayFeatureOf(off), 'websocket')).toEqual({
+      name: 'relay',
+      status: 'fail',
+      message: { key: 'check.relay.disabled', params: { reason: 'RELAY_ENABLED is false' } },
+    });
+  });
+
+  it('warns when /healthz cannot be read', () => {
+    expect(relayCheckResult(true, null, 'websocket')).toMatchObject({
+      status: 'warn',
+      message: { key: 'check.relay.unknown' },
+    });
   });
 });

@@ -226,6 +226,32 @@ describe('ConnectionLadder', () => {
     },
   );
 
+  it('a relay-only broadcaster (join relay/forced) goes straight to the relay, no WebRTC ever', () => {
+    ladder.start({ ...JOIN, mode: 'relay', modeReason: 'forced' });
+    expect(effects.take()).toEqual([['openRelay', 'forced']]);
+    expect(ladder.snapshot).toMatchObject({
+      active: 'relay',
+      relayReason: 'forced',
+      broadcasterRelayOnly: true,
+    });
+    clock.advance(10 * 60_000);
+    // The viewer's own overrides cannot reach a broadcaster that makes no peer connections.
+    ladder.setOverride('turn');
+    ladder.setOverride('auto');
+    clock.advance(10 * 60_000);
+    expect(effects.take()).toEqual([]);
+    expect(ladder.snapshot).toMatchObject({ relayReason: 'forced', broadcasterRelayOnly: true });
+    ladder.stop();
+    expect(ladder.snapshot.broadcasterRelayOnly).toBe(false);
+  });
+
+  it("the viewer's own ?path=relay is not the broadcaster's choice", () => {
+    ladder = new ConnectionLadder({ effects, clock, override: 'relay' });
+    ladder.start(JOIN);
+    expect(effects.take()).toEqual([['openRelay', 'forced']]);
+    expect(ladder.snapshot).toMatchObject({ relayReason: 'forced', broadcasterRelayOnly: false });
+  });
+
   it('pauses the media deadline while the broadcaster is away', () => {
     ladder.start({ ...JOIN, broadcasterOnline: false });
     effects.take();

@@ -63,6 +63,15 @@ describe('path reason', () => {
       'No WebRTC media after 3 s; using the server relay',
     );
     expect(text({ ...RELAY, relayReason: 'forced' }, null)).toBe('Relay forced by ?path=relay');
+    expect(
+      pathReasonText(
+        pathReasonFor({ ...RELAY, relayReason: 'forced', broadcasterRelayOnly: true }, null),
+      ),
+    ).toBe('The broadcaster chose to send only through the server relay; using the server relay');
+    expect(
+      pathReasonFor({ ...RELAY, relayReason: 'forced', broadcasterRelayOnly: true }, null),
+    ).toEqual({ key: 'reason.relayBroadcaster' });
+    expect(translate('zh-CN', 'reason.relayBroadcaster')).toMatch(/主播/);
     expect(text({ ...RELAY, relayReason: 'overflow' }, null)).toBe(
       "The broadcaster's mesh is full; using the server relay",
     );

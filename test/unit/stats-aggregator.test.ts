@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerStatsDigest, RoomCode } from '../../shared/index';
-import { StatsAggregator, UPLINK_SATURATED_MS } from '../../server/stats-aggregator';
+import {
+  RAMP_UP_GRACE_MS,
+  StatsAggregator,
+  UPLINK_SATURATED_MS,
+} from '../../server/stats-aggregator';
 
 const ROOM = '123456' as RoomCode;
 
@@ -135,16 +139,34 @@ describe('StatsAggregator.isUplinkSaturated', () => {
     qualityLimitation: limit,
   });
 
-  it('needs half the peers bandwidth-limited for UPLINK_SATURATED_MS, with fresh reports', () => {
+  it('ignores the bandwidth limit of peers still ramping up', () => {
+    let now = 0;
+    const stats = new StatsAggregator({ now: () => now });
+    const room = '123456' as RoomCode;
+    for (; now <= RAMP_UP_GRACE_MS - 1000; now += 1000) {
+      stats.recordBroadcasterReport(room, 1, [peer('a', 'bandwidth')], () => true);
+    }
+    expect(stats.isUplinkSaturated(room)).toBe(false);
+  });
+
+  it('needs half the settled peers bandwidth-limited for UPLINK_SATURATED_MS, with fresh reports', () => {
     let now = 0;
     const stats = new StatsAggregator({ now: () => now });
     const room = '123456' as RoomCode;
     const all = () => true;
+    // Let a, b and c settle past their ramp-up first.
+    stats.recordBroadcasterReport(
+      room,
+      1,
+      [peer('a', 'none'), peer('b', 'none'), peer('c', 'none')],
+      all,
+    );
+    now = RAMP_UP_GRACE_MS;
     stats.recordBroadcasterReport(room, 1, [peer('a', 'bandwidth'), peer('b', 'none')], all);
-    now = UPLINK_SATURATED_MS - 1;
+    now += UPLINK_SATURATED_MS - 1;
     stats.recordBroadcasterReport(room, 1, [peer('a', 'bandwidth'), peer('b', 'none')], all);
     expect(stats.isUplinkSaturated(room)).toBe(false);
-    now = UPLINK_SATURATED_MS;
+    now += 1;
     expect(stats.isUplinkSaturated(room)).toBe(true);
     // One of three limited is not enough, and it resets the clock.
     stats.recordBroadcasterReport(
@@ -155,13 +177,16 @@ describe('StatsAggregator.isUplinkSaturated', () => {
     );
     expect(stats.isUplinkSaturated(room)).toBe(false);
     stats.recordBroadcasterReport(room, 1, [peer('a', 'bandwidth')], all);
-    now += UPLINK_SATURATED_MS;
+    now += UPLINK_SATURATED_MS - 1000;
+    stats.recordBroadcasterReport(room, 1, [peer('a', 'bandwidth')], all); // keeps reports fresh
+    now += 1000;
     expect(stats.isUplinkSaturated(room)).toBe(true);
     now += 60_000; // the broadcaster stopped reporting
     expect(stats.isUplinkSaturated(room)).toBe(false);
     // Made-up viewer ids don't count.
     stats.recordBroadcasterReport(room, 1, [peer('ghost', 'bandwidth')], () => false);
-    now += UPLINK_SATURATED_MS;
+    now += RAMP_UP_GRACE_MS + UPLINK_SATURATED_MS;
+    stats.recordBroadcasterReport(room, 1, [peer('ghost', 'bandwidth')], () => false);
     expect(stats.isUplinkSaturated(room)).toBe(false);
   });
 });

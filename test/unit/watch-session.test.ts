@@ -388,8 +388,55 @@ describe('WatchSession', () => {
       expect(links[0]!.opts.iceTransportPolicy).toBe('relay');
       session.setPathOverride('auto');
       expect(links[0]!.closed).toBe(true);
+      await flush(); // the new link waits for the request_offer ack
       expect(links[1]!.opts.iceTransportPolicy).toBe('all');
       expect(signalling.requestsOf('request_offer')).toHaveLength(1);
+    });
+
+    it("a retry's link uses the fresh ICE servers from the request_offer ack", async () => {
+      const fresh = [
+        { urls: 'stun:example.org' },
+        { urls: ['turn:t:3478'], username: '9999999999:viewer', credential: 'new' },
+      ];
+      signalling.responders.request_offer = () => ({ ok: true, data: { iceServers: fresh } });
+      await session.start('123456');
+      expect(links[0]!.opts.iceServers).toEqual(JOINED.iceServers);
+      await vi.advanceTimersByTimeAsync(8000); // → relay
+      await vi.advanceTimersByTimeAsync(30_000); // background retry
+      expect(signalling.requestsOf('request_offer')).toHaveLength(1);
+      expect(links[1]!.opts.iceServers).toEqual(fresh);
+    });
+
+    it('a retry whose request_offer is refused still opens a link with the old servers', async () => {
+      signalling.responders.request_offer = () => ({
+        ok: false,
+        error: { code: 'PEER_NOT_FOUND', message: 'x' },
+      });
+      session.destroy();
+      session = makeSession('turn');
+      await session.start('123456');
+      session.setPathOverride('auto');
+      await flush();
+      expect(links).toHaveLength(2);
+      expect(links[1]!.opts.iceServers).toEqual(JOINED.iceServers);
+    });
+
+    it('a link closed while its request_offer ack is pending is never opened', async () => {
+      let answer: (v: unknown) => void = () => {};
+      signalling.responders.request_offer = () =>
+        new Promise((r) => (answer = r)) as unknown as ReturnType<
+          NonNullable<typeof signalling.responders.request_offer>
+        >;
+      session.destroy();
+      session = makeSession('turn');
+      await session.start('123456');
+      session.setPathOverride('auto'); // fresh link → waits for the ack
+      session.setPathOverride('turn'); // and again: the first wait is stale
+      answer({ ok: true, data: { iceServers: [] } });
+      await flush(10);
+      session.destroy();
+      expect(links.filter((l) => !l.closed)).toHaveLength(0);
+      expect(links.length).toBeLessThanOrEqual(2);
     });
 
     it('a join ack with mode relay (overflow) goes straight to the relay', async () => {

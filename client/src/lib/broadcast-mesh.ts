@@ -62,8 +62,11 @@ export class BroadcastMesh {
   #quality: QualityPreset;
   #contentKind: ContentKind;
   #closed = false;
+  /** The newest ICE servers the server handed out (the create ack's at first). */
+  #iceServers: RTCIceServer[];
 
   constructor(opts: BroadcastMeshOptions) {
+    this.#iceServers = opts.iceServers;
     this.#opts = opts;
     this.#codecOrder = opts.codecOrder.length > 0 ? opts.codecOrder : DEFAULT_CODEC_ORDER;
     this.#quality = opts.quality;
@@ -117,8 +120,15 @@ export class BroadcastMesh {
     this.#codecOrder = order.length > 0 ? order : DEFAULT_CODEC_ORDER;
   }
 
-  addViewer(viewerId: string): void {
+  /**
+   * Opens a peer connection to `viewerId`. `iceServers` are the ones the server minted for this
+   * viewer (viewer_joined / offer_requested): TURN credentials expire, so a viewer joining hours
+   * into a broadcast must not get the create ack's. They also become the default for later calls
+   * without a list.
+   */
+  addViewer(viewerId: string, iceServers?: RTCIceServer[]): void {
     if (this.#closed) return;
+    if (iceServers) this.#iceServers = iceServers;
     if (this.#viewers.has(viewerId)) this.removeViewer(viewerId);
     if (this.#viewers.size >= MAX_MESH_VIEWERS) {
       log.warn('mesh is full; viewer not connected', viewerId);
@@ -127,7 +137,7 @@ export class BroadcastMesh {
     const link = new PeerLink({
       remoteId: viewerId,
       polite: false,
-      iceServers: this.#opts.iceServers,
+      iceServers: this.#iceServers,
       iceTransportPolicy: this.#opts.iceTransportPolicy,
       send: (signal) => this.#opts.signalling.sendSignal(signal),
       createPeerConnection: this.#opts.createPeerConnection,

@@ -4,8 +4,8 @@ import type { SignallingClient } from './signalling-client';
 /**
  * The /check self-test: which media paths work from this browser. It gathers ICE candidates
  * against the configured STUN and TURN servers (UDP, TCP, TLS), pushes a data-channel message
- * through TURN between two local peer connections, and checks that the WebSocket relay (the
- * signalling socket) is reachable. TURN credentials are only issued to room members, so it
+ * through TURN between two local peer connections, and checks that the WebSocket relay is
+ * switched on (GET /healthz `features.relay`) and its socket (the signalling socket) is connected. TURN credentials are only issued to room members, so it
  * opens a private check room and leaves it at once; the credentials stay valid for their TTL.
  */
 
@@ -55,6 +55,63 @@ export interface ConnectionCheckDeps {
   gatherTimeoutMs?: number;
   loopbackTimeoutMs?: number;
   onResult?: (result: CheckResult) => void;
+  /** GET /healthz, parsed as JSON (tests pass a fake). */
+  fetchHealth?: () => Promise<unknown>;
+}
+
+/** What /healthz says about the server relay; null when it could not be read. */
+export type RelayFeature = { enabled: boolean; reason: string | null } | null;
+
+async function defaultFetchHealth(): Promise<unknown> {
+  const res = await fetch('/healthz', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`healthz ${res.status}`);
+  return res.json();
+}
+
+/** Reads `features.relay` out of a /healthz body; null when it is not there. */
+export function relayFeatureOf(health: unknown): RelayFeature {
+  const relay = (health as { features?: { relay?: unknown } } | null)?.features?.relay as
+    { enabled?: unknown; reason?: unknown } | undefined;
+  if (!relay || typeof relay.enabled !== 'boolean') return null;
+  return {
+    enabled: relay.enabled,
+    reason: typeof relay.reason === 'string' ? relay.reason : null,
+  };
+}
+
+/** GET /healthz → its relay feature; null when the request or its body fails. */
+export async function fetchRelayFeature(
+  fetchHealth: () => Promise<unknown> = defaultFetchHealth,
+): Promise<RelayFeature> {
+  try {
+    return relayFeatureOf(await fetchHealth());
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The "Server relay" result: it works only when the server has it switched on AND the socket
+ * it rides on is connected. Switched off → fail with the server's reason; status unreadable → warn.
+ */
+export function relayCheckResult(
+  connected: boolean,
+  feature: RelayFeature,
+  transport: string,
+): CheckResult {
+  if (feature && !feature.enabled) {
+    return {
+      name: 'relay',
+      status: 'fail',
+      message: {
+        key: 'check.relay.disabled',
+        params: { reason: feature.reason ?? 'switched off' },
+      },
+    };
+  }
+  if (!connected) return { name: 'relay', status: 'fail', message: { key: 'check.relay.fail' } };
+  if (!feature) return { name: 'relay', status: 'warn', message: { key: 'check.relay.unknown' } };
+  return { name: 'relay', status: 'ok', message: { key: 'check.relay.ok', params: { transport } } };
 }
 
 export const TURN_TRANSPORTS: readonly TurnTransport[] = ['udp', 'tcp', 'tls'];
@@ -107,6 +164,8 @@ export function summarizeChecks(results: readonly CheckResult[]): CheckSummaryKe
   if (turnWorks && directWorks) return 'check.summary.good';
   if (turnWorks) return 'check.summary.turnOnly';
   if (directWorks) return 'check.summary.directOnly';
+  // Neither WebRTC path works: only the relay is left, unless it failed too.
+  if (status('relay') === 'fail') return 'check.summary.bad';
   return 'check.summary.relayOnly';
 }
 
@@ -386,16 +445,9 @@ export async function runConnectionCheck(deps: ConnectionCheckDeps): Promise<Che
     );
   }
 
-  // 7. The WebSocket relay rides on the signalling socket.
+  // 7. The WebSocket relay: switched on by the server (/healthz) and riding on a live socket.
+  const feature = await fetchRelayFeature(deps.fetchHealth);
   const relayUp = connected && deps.signalling.connectionState === 'connected';
-  report(
-    relayUp
-      ? {
-          name: 'relay',
-          status: 'ok',
-          message: { key: 'check.relay.ok', params: { transport: transport() } },
-        }
-      : { name: 'relay', status: 'fail', message: { key: 'check.relay.fail' } },
-  );
+  report(relayCheckResult(relayUp, feature, transport()));
   return results;
 }

@@ -59,6 +59,11 @@ export interface LadderSnapshot {
   override: PathOverride;
   /** Why we are on the relay; null on WebRTC. */
   relayReason: ModeReason | null;
+  /**
+   * The broadcaster chose relay only (its ?path=relay; the join ack said relay/forced): no
+   * WebRTC is tried at all, whatever our own override says.
+   */
+  broadcasterRelayOnly: boolean;
   /** WebRTC got no media in time and the relay is off: no path works. */
   noPath: boolean;
   /** A background WebRTC attempt is in flight while on the relay. */
@@ -92,6 +97,7 @@ export class ConnectionLadder {
   #override: PathOverride;
   #phase: LadderPhase = 'idle';
   #relayReason: ModeReason | null = null;
+  #broadcasterRelayOnly = false;
   #noPath = false;
   #retrying = false;
   #relayPlaying = false;
@@ -113,6 +119,7 @@ export class ConnectionLadder {
       active: this.#phase === 'idle' ? null : this.#phase === 'relay' ? 'relay' : 'webrtc',
       override: this.#override,
       relayReason: this.#relayReason,
+      broadcasterRelayOnly: this.#broadcasterRelayOnly,
       noPath: this.#noPath,
       retrying: this.#retrying,
       relayPlaying: this.#relayPlaying,
@@ -132,8 +139,11 @@ export class ConnectionLadder {
     this.#relayAvailable = join.relayAvailable;
     this.#broadcasterOnline = join.broadcasterOnline;
     this.#noPath = false;
+    // At join the server only says `forced` when the broadcaster is relay only (ours comes later).
+    this.#broadcasterRelayOnly = join.mode === 'relay' && join.modeReason === 'forced';
     if (join.mode === 'relay' && join.relayAvailable) {
-      // The server already counts us as a relay viewer (overflow / saturated uplink).
+      // The server already counts us as a relay viewer (broadcaster relay only, overflow,
+      // saturated uplink).
       this.#enterRelay(join.modeReason ?? 'overflow');
     } else if (this.#override === 'relay' && join.relayAvailable) {
       this.#enterRelay('forced');
@@ -149,6 +159,11 @@ export class ConnectionLadder {
     if (override === this.#override) return;
     this.#override = override;
     if (this.#phase === 'idle') return;
+    if (this.#broadcasterRelayOnly && this.#phase === 'relay') {
+      // The broadcaster makes no peer connections: no override can get us WebRTC.
+      this.#emit();
+      return;
+    }
     if (override === 'relay' && this.#relayAvailable) {
       if (this.#phase === 'relay') {
         this.#stopTrial();
@@ -327,6 +342,7 @@ export class ConnectionLadder {
     }
     this.#phase = 'idle';
     this.#relayReason = null;
+    this.#broadcasterRelayOnly = false;
     this.#retrying = false;
     this.#relayPlaying = false;
   }

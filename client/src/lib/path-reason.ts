@@ -20,6 +20,7 @@ export const PATH_REASON_KEYS = [
   'reason.turnUdp',
   'reason.turnForced',
   'reason.relayForced',
+  'reason.relayBroadcaster',
   'reason.relayFallback',
   'reason.relayOverflow',
   'reason.relaySaturated',
@@ -38,14 +39,21 @@ function protocolName(protocol: string | null): string {
  * the relay player's). Direct paths have no reason: nothing fell back.
  */
 export function pathReasonFor(
-  ladder: Pick<LadderSnapshot, 'active' | 'override' | 'relayReason' | 'noPath' | 'mediaTimeoutMs'>,
+  ladder: Pick<
+    LadderSnapshot,
+    'active' | 'override' | 'relayReason' | 'noPath' | 'mediaTimeoutMs'
+  > &
+    Partial<Pick<LadderSnapshot, 'broadcasterRelayOnly'>>,
   digest: Pick<PeerStatsDigest, 'path' | 'candidateType' | 'protocol'> | null,
 ): PathReason | null {
   const seconds = Math.round(ladder.mediaTimeoutMs / 1000);
   if (ladder.active === 'relay') {
     switch (ladder.relayReason) {
       case 'forced':
-        return { key: 'reason.relayForced' };
+        // The server says `forced` for the broadcaster's relay-only choice and for our ?path=relay.
+        return ladder.broadcasterRelayOnly
+          ? { key: 'reason.relayBroadcaster' }
+          : { key: 'reason.relayForced' };
       case 'overflow':
         return { key: 'reason.relayOverflow' };
       case 'uplink_saturated':

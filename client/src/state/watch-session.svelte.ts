@@ -88,6 +88,8 @@ export class WatchSession {
   #relayStream: MediaStream | null = null;
   #broadcasterId: string | null = null;
   #iceServers: RTCIceServer[] = [];
+  /** Bumped by every close, so a link waiting for its request_offer ack knows it is stale. */
+  #linkGeneration = 0;
   /** The socket id we joined with; a welcome with another id means the server forgot us. */
   #joinedClientId: string | null = null;
   #statsTimer: ReturnType<typeof setInterval> | null = null;
@@ -251,11 +253,30 @@ export class WatchSession {
     this.#startStats();
   }
 
-  /** Ladder effect: a new WebRTC link (the main one, or a background trial while on the relay). */
+  /**
+   * Ladder effect: a new WebRTC link (the main one, or a background trial while on the relay).
+   * A fresh one first asks the broadcaster to start over (request_offer); its ack carries newly
+   * minted ICE servers, because the join ack's TURN credentials expire (TURN_TTL_S). The
+   * broadcaster's offer can only arrive after that ack, so the link is made when the ack is in.
+   */
   #openLink(req: OpenWebRtcRequest): void {
     this.#closeLink();
     if (!this.#broadcasterId) return;
     this.#webrtcStream = null;
+    if (!req.fresh) {
+      this.#makeLink(req);
+      return;
+    }
+    const generation = this.#linkGeneration;
+    void this.#signalling.request('request_offer', {}).then((result) => {
+      if (generation !== this.#linkGeneration || this.#destroyed || this.isTerminal) return;
+      if (result.ok && result.data?.iceServers) this.#iceServers = result.data.iceServers;
+      this.#makeLink(req);
+    });
+  }
+
+  #makeLink(req: OpenWebRtcRequest): void {
+    if (!this.#broadcasterId) return;
     const link = this.#createLink({
       signalling: this.#signalling,
       broadcasterId: this.#broadcasterId,
@@ -270,11 +291,11 @@ export class WatchSession {
     });
     this.#link = link;
     if (!req.background) this.#showActive();
-    // The broadcaster's old peer for us is useless: ask it to start over with a fresh offer.
-    if (req.fresh) void this.#signalling.request('request_offer', {});
   }
 
   #closeLink(): void {
+    // Also cancels a link still waiting for its request_offer ack.
+    this.#linkGeneration += 1;
     this.#link?.close();
     this.#link = null;
     this.#webrtcStream = null;

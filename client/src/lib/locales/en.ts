@@ -141,6 +141,8 @@ export const en = {
   'reason.turnUdp': 'Direct connection failed; using TURN over UDP',
   'reason.turnForced': 'Hiding your IP address; using TURN over {protocol}',
   'reason.relayForced': 'Relay forced by ?path=relay',
+  'reason.relayBroadcaster':
+    'The broadcaster chose to send only through the server relay; using the server relay',
   'reason.relayFallback': 'No WebRTC media after {seconds} s; using the server relay',
   'reason.relayOverflow': "The broadcaster's mesh is full; using the server relay",
   'reason.relaySaturated': "The broadcaster's upload is saturated; using the server relay",
@@ -203,6 +205,10 @@ export const en = {
   'check.loopback.skip': 'Skipped: no working TURN server.',
   'check.relay.ok':
     'The server relay is reachable over {transport}; if every WebRTC path fails, video still arrives this way.',
+  'check.relay.disabled':
+    'The server relay is switched off on this server ({reason}): if every WebRTC path fails, no video arrives. Admins: set RELAY_ENABLED=true.',
+  'check.relay.unknown':
+    'The server status (/healthz) could not be read, so it is unknown whether the server relay is switched on.',
   'check.relay.fail': 'The server relay is not reachable, because the server connection failed.',
   'check.summary.good': 'You are all set: viewers and broadcasters on this network will get video.',
   'check.summary.turnOnly':

@@ -139,6 +139,7 @@ export const zhCN: Messages = {
   'reason.turnUdp': '直连失败；改用 UDP 上的 TURN 中继',
   'reason.turnForced': '已隐藏你的 IP 地址；使用 {protocol} 上的 TURN 中继',
   'reason.relayForced': '已通过 ?path=relay 强制使用服务器转发',
+  'reason.relayBroadcaster': '主播选择了只通过服务器转发发送；正在使用服务器转发',
   'reason.relayFallback': 'WebRTC 在 {seconds} 秒内没有收到画面；改用服务器转发',
   'reason.relayOverflow': '主播的直连名额已满；改用服务器转发',
   'reason.relaySaturated': '主播的上行带宽已饱和；改用服务器转发',
@@ -193,6 +194,9 @@ export const zhCN: Messages = {
   'check.loopback.skip': '已跳过：没有可用的 TURN 服务器。',
   'check.relay.ok':
     '可以通过 {transport} 访问服务器转发；即使所有 WebRTC 路径都失败，视频也能这样送达。',
+  'check.relay.disabled':
+    '此服务器已关闭服务器转发（{reason}）：如果所有 WebRTC 路径都失败，将收不到视频。管理员：请设置 RELAY_ENABLED=true。',
+  'check.relay.unknown': '无法读取服务器状态（/healthz），因此不确定服务器转发是否已开启。',
   'check.relay.fail': '服务器转发不可用，因为无法连接服务器。',
   'check.summary.good': '一切就绪：这个网络上的观众和主播都能收到视频。',
   'check.summary.turnOnly': '这里可能无法直连，但 TURN 可用：视频会自动走 TURN。',
