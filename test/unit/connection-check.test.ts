@@ -58,6 +58,25 @@ describe('connection check helpers', () => {
     );
   });
 
+  it('does not call WebRTC blocked when no STUN or TURN server is configured', () => {
+    const untested = (name: CheckResult['name'], key: string): CheckResult => ({
+      name,
+      status: 'warn',
+      message: { key } as CheckResult['message'],
+    });
+    const results = [
+      r('signalling', 'ok'),
+      r('host', 'ok'),
+      untested('stun', 'check.stun.none'),
+      untested('loopback', 'check.loopback.notConfigured'),
+      r('relay', 'ok'),
+    ];
+    expect(summarizeChecks(results)).toBe('check.summary.lanOnly');
+    // A configured TURN server that fails is a real finding, not "untested".
+    results[3] = r('loopback', 'fail');
+    expect(summarizeChecks(results)).toBe('check.summary.relayOnly');
+  });
+
   it('counts a failed relay when neither WebRTC path works', () => {
     expect(
       summarizeChecks([

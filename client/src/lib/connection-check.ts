@@ -30,6 +30,7 @@ export type CheckSummaryKey =
   | 'check.summary.turnOnly'
   | 'check.summary.directOnly'
   | 'check.summary.relayOnly'
+  | 'check.summary.lanOnly'
   | 'check.summary.bad';
 
 export interface CandidateInfo {
@@ -164,6 +165,17 @@ export function summarizeChecks(results: readonly CheckResult[]): CheckSummaryKe
   if (turnWorks && directWorks) return 'check.summary.good';
   if (turnWorks) return 'check.summary.turnOnly';
   if (directWorks) return 'check.summary.directOnly';
+  // With no STUN or TURN configured nothing beyond this machine can be tested: don't call WebRTC blocked.
+  const untested = (name: CheckName, key: string) =>
+    results.find((r) => r.name === name)?.message.key === key;
+  if (
+    status('host') === 'ok' &&
+    untested('stun', 'check.stun.none') &&
+    untested('loopback', 'check.loopback.notConfigured') &&
+    status('relay') !== 'fail'
+  ) {
+    return 'check.summary.lanOnly';
+  }
   // Neither WebRTC path works: only the relay is left, unless it failed too.
   if (status('relay') === 'fail') return 'check.summary.bad';
   return 'check.summary.relayOnly';
@@ -421,7 +433,9 @@ export async function runConnectionCheck(deps: ConnectionCheckDeps): Promise<Che
   }
 
   // 6. Media through TURN: a loopback round trip between two relay-only peer connections.
-  if (workingTurn.length === 0) {
+  if (turn.length === 0) {
+    report({ name: 'loopback', status: 'warn', message: { key: 'check.loopback.notConfigured' } });
+  } else if (workingTurn.length === 0) {
     report({ name: 'loopback', status: 'fail', message: { key: 'check.loopback.skip' } });
   } else {
     const servers = workingTurn.map((s) => ({

@@ -203,6 +203,7 @@ export const en = {
   'check.loopback.fail':
     'No media could pass through TURN within {seconds} s. Admins: check the TURN relay port range in the firewall and the denied-peer-ip rules.',
   'check.loopback.skip': 'Skipped: no working TURN server.',
+  'check.loopback.notConfigured': 'Skipped: no TURN server is configured.',
   'check.relay.ok':
     'The server relay is reachable over {transport}; if every WebRTC path fails, video still arrives this way.',
   'check.relay.disabled':
@@ -217,6 +218,8 @@ export const en = {
     'WebRTC is blocked on this network; video will come through the slower server relay. Ask your network admin to allow UDP or TCP to the TURN server.',
   'check.summary.directOnly':
     'Direct connections can work, but TURN does not: viewers behind strict firewalls will fall back to the server relay. Admins: check TURN_URLS, TURN_SECRET and the firewall.',
+  'check.summary.lanOnly':
+    'Direct video can work with devices on the same network. Nothing beyond it could be tested because no STUN or TURN server is configured; viewers elsewhere fall back to the server relay. Admins: set STUN_URLS and TURN_URLS.',
   'check.summary.bad': 'Video cannot reach this browser. Check your connection and try again.',
 } as const;
 

@@ -192,6 +192,7 @@ export const zhCN: Messages = {
   'check.loopback.fail':
     '{seconds} 秒内没有媒体能经过 TURN。管理员请检查防火墙中的 TURN 中继端口范围以及 denied-peer-ip 规则。',
   'check.loopback.skip': '已跳过：没有可用的 TURN 服务器。',
+  'check.loopback.notConfigured': '已跳过：没有配置 TURN 服务器。',
   'check.relay.ok':
     '可以通过 {transport} 访问服务器转发；即使所有 WebRTC 路径都失败，视频也能这样送达。',
   'check.relay.disabled':
@@ -204,5 +205,7 @@ export const zhCN: Messages = {
     '当前网络阻断了 WebRTC；视频将通过较慢的服务器转发送达。请让网络管理员放行到 TURN 服务器的 UDP 或 TCP。',
   'check.summary.directOnly':
     '直连可以工作，但 TURN 不可用：严格防火墙后的观众会退回到服务器转发。管理员请检查 TURN_URLS、TURN_SECRET 和防火墙。',
+  'check.summary.lanOnly':
+    '同一网络内的设备之间可以直连传输视频。由于没有配置 STUN 或 TURN 服务器，无法测试更远的网络；其他网络的观众会退回到服务器中继。管理员：请设置 STUN_URLS 和 TURN_URLS。',
   'check.summary.bad': '视频无法送达此浏览器。请检查网络后重试。',
 };
