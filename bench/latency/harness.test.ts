@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spliceSection } from '../signalling/report';
+import { spliceSection } from '../common/report';
 import { benchInitScript } from './page-scripts';
 import { LATENCY_SECTION, renderLatencySection, type LatencyReport } from './report';
 import { decodeStamp, encodeStamp, STAMP_BITS } from './stamp';

@@ -1,5 +1,5 @@
 /** The BENCHMARKS.md section of the latency benchmark (pure). */
-import type { MachineInfo } from '../signalling/report';
+import type { MachineInfo } from '../common/report';
 import { evaluateGoals, type PathResult } from './stats';
 
 export const LATENCY_SECTION = {

@@ -8,16 +8,17 @@
  * of BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import * as prettier from 'prettier';
 import { startCoturn, type Coturn } from '../../test/support/coturn';
-import { killRelayChildren, startRelayServer, type RelayServer } from '../relay/processes';
-import { REPO_ROOT } from '../signalling/processes';
-import { machineInfo, spliceSection } from '../signalling/report';
+import { chromiumArgs } from '../../e2e/chromium-args';
+import { boxLoad1m as readBoxLoad1m, killAllChildren, REPO_ROOT } from '../common/processes';
+import { machineInfo } from '../common/report';
+import { commandLine, reportDate, sleep, writeResults } from '../common/run';
+import { startRelayServer, type RelayServer } from '../relay/processes';
 import {
   bareReceiverAnswer,
   bareReceiverInfo,
@@ -35,24 +36,7 @@ import {
   type PathResult,
 } from './stats';
 
-const RESULTS_DIR = path.join(REPO_ROOT, 'bench/results');
-const BENCHMARKS_MD = path.join(REPO_ROOT, 'BENCHMARKS.md');
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--disable-background-timer-throttling',
-  '--disable-backgrounding-occluded-windows',
-  '--disable-renderer-backgrounding',
-  '--autoplay-policy=no-user-gesture-required',
-];
 const QUALITY = '720p30';
 const BARE_CODEC = 'video/AV1';
 const BARE_MAX_KBPS = 2500;
@@ -111,8 +95,6 @@ function parseOptions(argv: string[]): Options {
     maxMinutes: number('max-minutes', values['max-minutes']),
   };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function buildClient(): string {
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'roomcast-bench-client-'));
@@ -284,15 +266,6 @@ async function measureAppJoin(
   }
 }
 
-async function formatForRepo(text: string, filePath: string): Promise<string> {
-  try {
-    const config = await prettier.resolveConfig(filePath);
-    return await prettier.format(text, { ...config, filepath: filePath });
-  } catch {
-    return text;
-  }
-}
-
 let cleanup: Array<() => Promise<void>> = [];
 /** Set on Ctrl-C or the time limit: no further joins, and no results written. */
 let stopping = false;
@@ -306,18 +279,18 @@ async function runCleanup(): Promise<void> {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
-  const command = `npm run bench:latency${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  const command = commandLine('bench:latency', argv);
   const deadline = setTimeout(() => {
     console.error(`bench exceeded --max-minutes ${options.maxMinutes}; stopping`);
     stopping = true;
     void runCleanup().finally(() => {
-      killRelayChildren();
+      killAllChildren();
       process.exit(2);
     });
   }, options.maxMinutes * 60_000);
   deadline.unref();
   const startedAt = new Date();
-  const boxLoad1m = os.loadavg()[0] ?? 0;
+  const boxLoad1m = readBoxLoad1m();
 
   const serverEnv: Record<string, string> = {};
   if (options.build) {
@@ -338,7 +311,7 @@ async function main(): Promise<void> {
   const baseURL = server.url.replace('127.0.0.1', 'localhost');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
+    args: chromiumArgs,
     headless: true,
   });
   cleanup.push(() => browser.close());
@@ -397,7 +370,7 @@ async function main(): Promise<void> {
   if (stopping) return;
 
   const report: LatencyReport = {
-    date: `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    date: reportDate(startedAt),
     machine: machineInfo(),
     command,
     chromium: chromiumVersion,
@@ -410,34 +383,24 @@ async function main(): Promise<void> {
     boxLoad1m,
     results,
   };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const rawPath = path.join(
-    RESULTS_DIR,
-    `latency-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`,
-  );
-  writeFileSync(rawPath, await formatForRepo(`${JSON.stringify(report, null, 2)}\n`, rawPath));
-  const section = renderLatencySection(report, path.relative(REPO_ROOT, rawPath));
-  console.log(`\n${section}\n`);
-  if (options.write) {
-    const existing = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : null;
-    writeFileSync(
-      BENCHMARKS_MD,
-      await formatForRepo(spliceSection(existing, section, LATENCY_SECTION), BENCHMARKS_MD),
-    );
-    console.log(`wrote ${path.relative(REPO_ROOT, rawPath)} and BENCHMARKS.md`);
-  } else {
-    console.log(`wrote ${path.relative(REPO_ROOT, rawPath)} (BENCHMARKS.md untouched: --no-write)`);
-  }
+  await writeResults({
+    prefix: 'latency',
+    startedAt,
+    report,
+    render: renderLatencySection,
+    markers: LATENCY_SECTION,
+    write: options.write,
+  });
   if (results.some((r) => r.joins.some((j) => j.error))) process.exitCode = 1;
 }
 
-process.on('exit', killRelayChildren);
+process.on('exit', killAllChildren);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     console.error(`\n${signal}: stopping the browser, server and coturn`);
     stopping = true;
     void runCleanup().finally(() => {
-      killRelayChildren();
+      killAllChildren();
       process.exit(130);
     });
   });
@@ -446,6 +409,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 main().catch(async (error: unknown) => {
   console.error(error instanceof Error ? error.stack : error);
   await runCleanup();
-  killRelayChildren();
+  killAllChildren();
   process.exit(1);
 });

@@ -1,31 +1,13 @@
 /** Child processes of the relay benchmark: the server under test and the worker processes. */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PROBE_PREFIX } from '../signalling/ipc';
-import { freePort, REPO_ROOT, stopChild, type ServerProbe } from '../signalling/processes';
+import { canConnect, freePort, REPO_ROOT, stopChild, track } from '../common/processes';
+import { watchServerStderr, type ServerProbe } from '../common/server-child';
 import type { RelayParentToWorker, RelayTarget, RelayWorkerToParent } from './ipc';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const STDERR_TAIL_LINES = 20;
-
-const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-/** SIGKILL every child still alive (synchronous: safe in an 'exit' handler). */
-export function killRelayChildren(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  children.clear();
-}
 
 export interface RelayServer {
   target: RelayTarget;
@@ -81,36 +63,7 @@ export async function startRelayServer(
       },
     ),
   );
-  const stderrTail: string[] = [];
-  const remember = (line: string) => {
-    stderrTail.push(line);
-    if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-  };
-  let onProbe: ((probe: ServerProbe) => void) | null = null;
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (!line.startsWith(PROBE_PREFIX)) return remember(line);
-    try {
-      onProbe?.((JSON.parse(line) as { benchProbe: ServerProbe }).benchProbe);
-    } catch {
-      // A torn line: the caller's timeout covers it.
-    }
-  });
-  const probe = (timeoutMs = 2000) =>
-    new Promise<ServerProbe | null>((resolve) => {
-      const timer = setTimeout(() => {
-        onProbe = null;
-        resolve(null);
-      }, timeoutMs);
-      onProbe = (value) => {
-        clearTimeout(timer);
-        onProbe = null;
-        resolve(value);
-      };
-      if (!child.kill('SIGUSR2')) {
-        clearTimeout(timer);
-        resolve(null);
-      }
-    });
+  const { stderrTail, remember, probe } = watchServerStderr(child);
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${target} server not ready in ${readyTimeoutMs} ms`)),
@@ -161,17 +114,6 @@ export async function startRelayServer(
     probe,
     stop: () => stopChild(child, 5000),
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 type Reply<K extends RelayWorkerToParent['type']> = Extract<RelayWorkerToParent, { type: K }>;

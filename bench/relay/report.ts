@@ -1,6 +1,6 @@
 /** Result shapes and the BENCHMARKS.md section of the relay fan-out benchmark (pure). */
 import type { LatencySummary } from '../signalling/histogram';
-import type { MachineInfo } from '../signalling/report';
+import type { MachineInfo } from '../common/report';
 import type { FrameSpec, FrameSizes } from './frames';
 import type { RelayTarget } from './ipc';
 

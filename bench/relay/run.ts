@@ -6,17 +6,21 @@
  * one throttled viewer to show what a slow reader costs the others. Writes
  * bench/results/relay-<time>.json and the bench:relay section of BENCHMARKS.md.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as prettier from 'prettier';
-import { readCpuMs, readRssBytes, REPO_ROOT } from '../signalling/processes';
-import { machineInfo, spliceSection } from '../signalling/report';
+import { boxLoad1m, readCpuMs, readRssBytes } from '../common/processes';
+import { machineInfo } from '../common/report';
+import {
+  commandLine,
+  reportDate,
+  runMain,
+  sleep,
+  startDeadline,
+  writeResults,
+} from '../common/run';
 import { DEFAULT_FRAME_SPEC, frameSizes, type FrameSpec } from './frames';
 import type { RelayTarget } from './ipc';
 import { measureWindow } from './measure';
-import { killRelayChildren, RelayWorker, startRelayServer, type RelayServer } from './processes';
+import { RelayWorker, startRelayServer, type RelayServer } from './processes';
 import {
   RELAY_SECTION,
   renderRelaySection,
@@ -26,8 +30,6 @@ import {
   type WindowMeasure,
 } from './report';
 
-const RESULTS_DIR = path.join(REPO_ROOT, 'bench/results');
-const BENCHMARKS_MD = path.join(REPO_ROOT, 'BENCHMARKS.md');
 const RSS_SAMPLE_MS = 250;
 const CLEAN_WINDOW = 1;
 const THROTTLED_WINDOW = 2;
@@ -111,8 +113,6 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function split(total: number, parts: number): number[] {
   const base = Math.floor(total / parts);
   return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0));
@@ -128,7 +128,7 @@ async function runOne(target: RelayTarget, size: number, options: Options): Prom
     clean: null,
     throttled: null,
     serverPeakRssBytes: null,
-    boxLoad1m: os.loadavg()[0] ?? 0,
+    boxLoad1m: boxLoad1m(),
     error: null,
   };
   const log = (text: string) => console.log(`[${target} ${size}] ${text}`);
@@ -267,25 +267,11 @@ async function runOne(target: RelayTarget, size: number, options: Options): Prom
   return run;
 }
 
-async function formatForRepo(text: string, filePath: string): Promise<string> {
-  try {
-    const config = await prettier.resolveConfig(filePath);
-    return await prettier.format(text, { ...config, filepath: filePath });
-  } catch {
-    return text;
-  }
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
-  const command = `npm run bench:relay${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
-  const deadline = setTimeout(() => {
-    console.error(`bench exceeded --max-minutes ${options.maxMinutes}; stopping`);
-    killRelayChildren();
-    process.exit(2);
-  }, options.maxMinutes * 60_000);
-  deadline.unref();
+  const command = commandLine('bench:relay', argv);
+  startDeadline(options.maxMinutes);
   const startedAt = new Date();
   const runs: RelayRun[] = [];
   for (const size of options.sizes) {
@@ -307,43 +293,20 @@ async function main(): Promise<void> {
     frameSizes: frameSizes(options.spec),
   };
   const report: RelayReport = {
-    date: `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    date: reportDate(startedAt),
     machine: machineInfo(),
     settings,
     runs,
   };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const rawPath = path.join(
-    RESULTS_DIR,
-    `relay-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`,
-  );
-  writeFileSync(rawPath, await formatForRepo(`${JSON.stringify(report, null, 2)}\n`, rawPath));
-  const section = renderRelaySection(report, path.relative(REPO_ROOT, rawPath));
-  console.log(`\n${section}\n`);
-  if (options.write) {
-    const existing = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : null;
-    writeFileSync(
-      BENCHMARKS_MD,
-      await formatForRepo(spliceSection(existing, section, RELAY_SECTION), BENCHMARKS_MD),
-    );
-    console.log(`wrote ${path.relative(REPO_ROOT, rawPath)} and BENCHMARKS.md`);
-  } else {
-    console.log(`wrote ${path.relative(REPO_ROOT, rawPath)} (BENCHMARKS.md untouched: --no-write)`);
-  }
+  await writeResults({
+    prefix: 'relay',
+    startedAt,
+    report,
+    render: renderRelaySection,
+    markers: RELAY_SECTION,
+    write: options.write,
+  });
   if (runs.some((r) => r.error)) process.exitCode = 1;
 }
 
-process.on('exit', killRelayChildren);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping all benchmark processes`);
-    killRelayChildren();
-    process.exit(130);
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack : error);
-  killRelayChildren();
-  process.exit(1);
-});
+runMain(main);

@@ -1,15 +1,14 @@
 /**
- * Child-process plumbing for the runner: the server under test, the load workers, /proc
- * readings, and a registry that kills every child on exit, error or Ctrl-C.
+ * Child-process plumbing for the runner: the server under test and the load workers (the
+ * shared registry, stopping and /proc readings live in bench/common/processes.ts).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { canConnect, freePort, REPO_ROOT, stopChild, track } from '../common/processes';
+import { watchServerStderr, type ServerProbe } from '../common/server-child';
 import {
-  PROBE_PREFIX,
   type ParentToWorker,
   type PhaseName,
   type PhaseResult,
@@ -19,58 +18,6 @@ import {
 } from './ipc';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = path.resolve(HERE, '../..');
-const CLOCK_TICKS_PER_SECOND = 100;
-const STDERR_TAIL_LINES = 20;
-
-const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-/** SIGKILL whatever is still alive; safe to call from an 'exit' handler (synchronous). */
-export function killAllChildren(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  children.clear();
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopChild(child: ChildProcess, graceMs = 8000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 export interface ServerUnderTest {
   target: TargetName;
@@ -81,12 +28,6 @@ export interface ServerUnderTest {
   stderrTail: string[];
   /** Event-loop delay of the server since the previous call (see server-probe.ts). */
   probe(timeoutMs?: number): Promise<ServerProbe | null>;
-}
-
-export interface ServerProbe {
-  loopDelayP50Ms: number;
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
 }
 
 export interface StartServerOptions {
@@ -136,20 +77,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerUn
       },
     ),
   );
-  const stderrTail: string[] = [];
-  let onProbe: ((probe: ServerProbe) => void) | null = null;
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (line.startsWith(PROBE_PREFIX)) {
-      try {
-        onProbe?.((JSON.parse(line) as { benchProbe: ServerProbe }).benchProbe);
-      } catch {
-        // A torn line; the caller's timeout covers it.
-      }
-      return;
-    }
-    stderrTail.push(line);
-    if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-  });
+  const { stderrTail, probe } = watchServerStderr(child);
   let loggedPort: number | null = null;
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (!line.includes('"listening"')) return;
@@ -160,23 +88,6 @@ export async function startServer(options: StartServerOptions): Promise<ServerUn
       // Not JSON; the TCP probe still tells us when it is up.
     }
   });
-
-  const probe = (timeoutMs = 2000) =>
-    new Promise<ServerProbe | null>((resolve) => {
-      const timer = setTimeout(() => {
-        onProbe = null;
-        resolve(null);
-      }, timeoutMs);
-      onProbe = (value) => {
-        clearTimeout(timer);
-        onProbe = null;
-        resolve(value);
-      };
-      if (!child.kill('SIGUSR2')) {
-        clearTimeout(timer);
-        resolve(null);
-      }
-    });
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   while (Date.now() < deadline) {
@@ -199,39 +110,6 @@ export async function startServer(options: StartServerOptions): Promise<ServerUn
   }
   await stopChild(child);
   throw new Error(`${options.target} server not ready in time:\n${stderrTail.join('\n')}`);
-}
-
-/** VmRSS of a process in bytes, or null once it is gone. */
-export function readRssBytes(pid: number): number | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return match ? Number(match[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** User + system CPU time of a process in ms, or null once it is gone. */
-export function readCpuMs(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
-
-/** The soft and hard open-file limits of this process. */
-export function readNoFileLimit(): { soft: number; hard: number } {
-  const limits = readFileSync('/proc/self/limits', 'utf8');
-  const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
-  const parse = (value: string | undefined) =>
-    value === undefined || value === 'unlimited' ? Infinity : Number(value);
-  return { soft: parse(match?.[1]), hard: parse(match?.[2]) };
 }
 
 /** A forked load worker with a promise-based phase API. */

@@ -1,11 +1,15 @@
-/** Result shapes, machine description and the BENCHMARKS.md section (pure apart from machineInfo). */
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
+/** Result shapes and the BENCHMARKS.md section of the signalling benchmark (pure). */
+import {
+  spliceSection as spliceAnySection,
+  type MachineInfo,
+  type SectionMarkers,
+} from '../common/report';
 import type { LatencySummary } from './histogram';
 import type { TargetName } from './ipc';
 
 export const SECTION_START = '<!-- bench:signalling:start -->';
 export const SECTION_END = '<!-- bench:signalling:end -->';
+export const SIGNALLING_SECTION: SectionMarkers = { start: SECTION_START, end: SECTION_END };
 
 export interface PhaseSummary {
   ok: number;
@@ -55,14 +59,6 @@ export interface LoopDelay {
   loopDelayMaxMs: number;
 }
 
-export interface MachineInfo {
-  nproc: number;
-  cpuModel: string;
-  ramGiB: number;
-  node: string;
-  kernel: string;
-}
-
 export interface BenchSettings {
   command: string;
   clientCounts: number[];
@@ -96,23 +92,6 @@ export interface BenchReport {
 export interface ProfileEntry {
   name: string;
   selfPct: number;
-}
-
-export function machineInfo(): MachineInfo {
-  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (match?.[1]) cpuModel = match[1].trim();
-  } catch {
-    // Not Linux: os.cpus() is good enough.
-  }
-  return {
-    nproc: os.availableParallelism(),
-    cpuModel,
-    ramGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
-    node: process.version,
-    kernel: `${os.type()} ${os.release()}`,
-  };
 }
 
 const ms = (value: number | undefined | null) =>
@@ -250,28 +229,11 @@ function goalLines(report: BenchReport): string[] {
   return lines;
 }
 
-/** The start/end comments that delimit one benchmark's section of BENCHMARKS.md. */
-export interface SectionMarkers {
-  start: string;
-  end: string;
-}
-
-/**
- * Replaces one benchmark's section in BENCHMARKS.md (the signalling one unless other markers
- * are given), leaving everything else untouched.
- */
+/** spliceSection (bench/common/report.ts) with the signalling section's markers by default. */
 export function spliceSection(
   existing: string | null,
   section: string,
-  markers: SectionMarkers = { start: SECTION_START, end: SECTION_END },
+  markers: SectionMarkers = SIGNALLING_SECTION,
 ): string {
-  if (existing === null || existing.trim() === '') {
-    return `# Benchmarks\n\nNumbers measured by the scripts in \`bench/\`. Each section is rewritten only by its own script.\n\n${section}\n`;
-  }
-  const start = existing.indexOf(markers.start);
-  const end = existing.indexOf(markers.end);
-  if (start >= 0 && end > start) {
-    return existing.slice(0, start) + section + existing.slice(end + markers.end.length);
-  }
-  return `${existing.trimEnd()}\n\n${section}\n`;
+  return spliceAnySection(existing, section, markers);
 }

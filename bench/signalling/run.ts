@@ -6,28 +6,34 @@
  * Writes bench/results/signalling-<time>.json and its section of BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as prettier from 'prettier';
-import { summarizeProfile } from './cpu-profile';
-import { LatencyHistogram } from './histogram';
-import type { PhaseResult, SignalResult, TargetName } from './ipc';
 import {
-  killAllChildren,
-  LoadWorker,
+  boxLoad1m,
   readCpuMs,
   readNoFileLimit,
   readRssBytes,
   REPO_ROOT,
-  startServer,
   stopChild,
-} from './processes';
+} from '../common/processes';
+import { machineInfo } from '../common/report';
 import {
-  machineInfo,
+  commandLine,
+  reportDate,
+  RESULTS_DIR,
+  runMain,
+  sleep,
+  startDeadline,
+  writeResults,
+} from '../common/run';
+import { summarizeProfile } from './cpu-profile';
+import { LatencyHistogram } from './histogram';
+import type { PhaseResult, SignalResult, TargetName } from './ipc';
+import { LoadWorker, startServer } from './processes';
+import {
   renderSection,
-  spliceSection,
+  SIGNALLING_SECTION,
   type BenchReport,
   type BenchSettings,
   type PhaseSummary,
@@ -36,9 +42,7 @@ import {
 
 const VIEWERS_PER_ROOM = 9;
 const CLIENTS_PER_ROOM = 1 + VIEWERS_PER_ROOM;
-const RESULTS_DIR = path.join(REPO_ROOT, 'bench/results');
 const PROFILE_DIR = path.join(RESULTS_DIR, 'profiles');
-const BENCHMARKS_MD = path.join(REPO_ROOT, 'BENCHMARKS.md');
 const RSS_SAMPLE_MS = 250;
 /** Per-process descriptors beyond the sockets themselves (modules, pipes, epoll, …). */
 const FD_HEADROOM = 512;
@@ -188,7 +192,7 @@ function emptyRun(
     workerCpuPct: null,
     workerLoopDelayP99Ms: null,
     serverLoopDelay: { join: null, signal: null },
-    boxLoad1m: os.loadavg()[0] ?? 0,
+    boxLoad1m: boxLoad1m(),
     attempt,
     error: null,
   };
@@ -219,18 +223,6 @@ function pickBestAttempts(attempts: TargetRun[], options: Options): TargetRun[] 
   }
   return best;
 }
-
-/** Formats an output file with the repo's Prettier config, so `npm run lint` stays clean. */
-async function formatForRepo(text: string, filePath: string): Promise<string> {
-  try {
-    const config = await prettier.resolveConfig(filePath);
-    return await prettier.format(text, { ...config, filepath: filePath });
-  } catch {
-    return text;
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ProfileCapture {
   file: string;
@@ -387,14 +379,9 @@ async function runTarget(
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const options = parseOptions(argv);
-  const command = `npm run bench:signalling${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  const command = commandLine('bench:signalling', argv);
   ensureFileDescriptors(Math.max(...options.clientCounts));
-  const deadline = setTimeout(() => {
-    console.error(`bench exceeded --max-minutes ${options.maxMinutes}; stopping`);
-    killAllChildren();
-    process.exit(2);
-  }, options.maxMinutes * 60_000);
-  deadline.unref();
+  startDeadline(options.maxMinutes);
 
   const startedAt = new Date();
   const attempts: TargetRun[] = [];
@@ -422,7 +409,7 @@ async function main(): Promise<void> {
   const runs = pickBestAttempts(attempts, options);
 
   const report: BenchReport = {
-    date: `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    date: reportDate(startedAt),
     machine: machineInfo(),
     settings: {
       command,
@@ -440,36 +427,15 @@ async function main(): Promise<void> {
     attempts,
     profile,
   };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const rawName = `signalling-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
-  const rawPath = path.join(RESULTS_DIR, rawName);
-  writeFileSync(rawPath, await formatForRepo(`${JSON.stringify(report, null, 2)}\n`, rawPath));
-  const section = renderSection(report, path.relative(REPO_ROOT, rawPath));
-  console.log(`\n${section}\n`);
-  if (options.write) {
-    const existing = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : null;
-    writeFileSync(
-      BENCHMARKS_MD,
-      await formatForRepo(spliceSection(existing, section), BENCHMARKS_MD),
-    );
-    console.log(`wrote ${path.relative(REPO_ROOT, rawPath)} and BENCHMARKS.md`);
-  } else {
-    console.log(`wrote ${path.relative(REPO_ROOT, rawPath)} (BENCHMARKS.md untouched: --no-write)`);
-  }
+  await writeResults({
+    prefix: 'signalling',
+    startedAt,
+    report,
+    render: renderSection,
+    markers: SIGNALLING_SECTION,
+    write: options.write,
+  });
   if (runs.some((r) => r.error)) process.exitCode = 1;
 }
 
-process.on('exit', killAllChildren);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping all benchmark processes`);
-    killAllChildren();
-    process.exit(130);
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack : error);
-  killAllChildren();
-  process.exit(1);
-});
+runMain(main);
