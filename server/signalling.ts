@@ -60,6 +60,15 @@ export interface SignallingDeps {
   ladder: Config['ladder'];
   /** Logger for the relay subsystem (defaults to `log`). */
   relayLog?: Logger;
+  /** The egress manager (HLS mirror, restreams, recording); absent in signalling-only tests. */
+  egress?: EgressPort;
+}
+
+/** What signalling needs from egress; implemented by server/egress/egress-manager.ts. */
+export interface EgressPort {
+  mirrorOn(roomId: RoomCode): boolean;
+  /** Distinct recent HLS playlist readers. */
+  hlsViewers(roomId: RoomCode): number;
 }
 
 /** Short display names; the same six-character id prefix the viewers panel shows. */
@@ -254,6 +263,7 @@ export class Signalling {
       mode,
       modeReason,
       relayAvailable: this.#deps.relay.enabled,
+      hlsMirror: this.#deps.egress?.mirrorOn(room.id) ?? false,
       ladder: {
         mediaTimeoutMs: this.#deps.ladder.mediaTimeoutMs,
         retryIntervalMs: this.#deps.ladder.retryIntervalMs,
@@ -460,6 +470,8 @@ export class Signalling {
       roomId,
       broadcasterOnline: room.broadcasterOnline,
       viewers,
+      hlsViewers: this.#deps.egress?.hlsViewers(roomId) ?? 0,
+      hlsMirror: this.#deps.egress?.mirrorOn(roomId) ?? false,
     });
     this.#deps.io.to(socketRoom(roomId)).emit('stats_summary', summary);
   }

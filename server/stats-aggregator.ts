@@ -44,6 +44,9 @@ export interface SummaryInput {
   broadcasterOnline: boolean;
   /** The room's actual viewers: reports about anyone else are ignored. */
   viewers: Iterable<{ viewerId: string; joinedAt: number }>;
+  /** Distinct recent readers of the room's HLS playlist (not room members). */
+  hlsViewers?: number;
+  hlsMirror?: boolean;
 }
 
 const EMPTY_DIGEST: PeerStatsDigest = {
@@ -149,10 +152,14 @@ export class StatsAggregator {
       viewers.push({ ...merged, viewerId, joinedAt });
     }
     const upload = input.broadcasterOnline ? fresh(room?.broadcasterUpload) : undefined;
+    const hlsViewers = input.hlsViewers ?? 0;
+    pathCounts.hls += hlsViewers;
     return {
       roomId: input.roomId,
       at: now,
-      viewerCount: viewers.length,
+      // The whole audience: room members plus HLS readers (who are not in `viewers`).
+      viewerCount: viewers.length + hlsViewers,
+      hlsMirror: input.hlsMirror ?? false,
       pathCounts,
       broadcaster: { online: input.broadcasterOnline, uploadKbps: upload ?? 0 },
       viewers,

@@ -1,3 +1,4 @@
+import type { EgressSetRequest, EgressStatus, RestreamSetRequest } from './egress';
 import type { AckResult } from './errors';
 import type {
   BroadcasterStatus,
@@ -41,6 +42,10 @@ export interface ClientToServerEvents {
   keyframe_request: (payload: Record<string, never>) => void;
   /** Broadcaster → server: one encoded chunk in the shared/relay-frame.ts envelope. */
   relay_chunk: (frame: ArrayBuffer | Uint8Array) => void;
+  /** Broadcaster: the public HLS mirror on/off; the ack is the new egress status. */
+  egress_set: (payload: EgressSetRequest, ack: Ack<EgressStatus>) => void;
+  /** Broadcaster: one configured RTMP target (by name) on/off. */
+  restream_set: (payload: RestreamSetRequest, ack: Ack<EgressStatus>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -64,6 +69,8 @@ export interface ServerToClientEvents {
   relay_chunk: (frame: ArrayBuffer) => void;
   /** An un-acked message the server refused (for example a bad `stats` payload). */
   protocol_error: (payload: { event: string; code: string; message: string }) => void;
+  /** To the broadcaster: egress (mirror, restreams, recording) changed state. */
+  egress_status: (payload: EgressStatus) => void;
 }
 
 /** Events the server knows; anything else is answered with INVALID_PAYLOAD if it has an ack. */
@@ -80,4 +87,6 @@ export const CLIENT_EVENT_NAMES = [
   'request_offer',
   'keyframe_request',
   'relay_chunk',
+  'egress_set',
+  'restream_set',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];

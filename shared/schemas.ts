@@ -176,6 +176,8 @@ export const JoinRoomResultSchema = z.object({
   /** False when the server relay is switched off; the ladder then stops at TURN. */
   relayAvailable: z.boolean(),
   ladder: LadderSettingsSchema,
+  /** The public HLS mirror is on: the last rung, and the "switch to HLS" offer. */
+  hlsMirror: z.boolean(),
 });
 export type JoinRoomResult = z.infer<typeof JoinRoomResultSchema>;
 
@@ -227,6 +229,8 @@ export const StatsSummarySchema = z.object({
     uploadKbps: z.number().min(0),
   }),
   viewers: z.array(ViewerSummarySchema),
+  /** The public HLS mirror is on (viewers can offer "switch to HLS"). */
+  hlsMirror: z.boolean(),
 });
 export type StatsSummary = z.infer<typeof StatsSummarySchema>;
 

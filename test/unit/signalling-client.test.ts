@@ -45,6 +45,7 @@ beforeEach(async () => {
             mode: 'webrtc',
             modeReason: null,
             relayAvailable: false,
+            hlsMirror: false,
             ladder: { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
           }),
         );

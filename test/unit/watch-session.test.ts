@@ -69,6 +69,7 @@ const JOINED: JoinRoomResult = {
   mode: 'webrtc',
   modeReason: null,
   relayAvailable: false,
+  hlsMirror: false,
   ladder: { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
 };
 
