@@ -5,6 +5,9 @@ import type { Express } from 'express';
 import { Server } from 'socket.io';
 import { LIMITS, STATS_SUMMARY_INTERVAL_MS } from '../shared/index';
 import type { Config } from './config';
+import { probeFfmpeg, type FfmpegProbe } from './egress/ffmpeg-binary';
+import { EgressManager } from './egress/egress-manager';
+import type { RelaySource } from './egress/ffmpeg-pipeline';
 import { createHttpApp } from './http-routes';
 import { roomIceServers, welcomeIceServers } from './ice-servers';
 import { subsystemLogger, type Logger } from './logger';
@@ -19,6 +22,8 @@ export interface AppDeps {
   now?: () => number;
   /** Grace-period timers; tests inject fakes so expiry is instant. */
   timers?: Timers;
+  /** ffmpeg's probe result; tests may inject one (default: run `ffmpeg -version`). */
+  ffmpeg?: FfmpegProbe;
 }
 
 export interface App {
@@ -26,6 +31,7 @@ export interface App {
   httpServer: HttpServer;
   io: AppServer;
   registry: RoomRegistry;
+  egress: EgressManager;
   listen(port?: number, host?: string): Promise<{ port: number }>;
   close(): Promise<void>;
 }
@@ -65,6 +71,27 @@ export function createApp(deps: AppDeps): App {
     cors: { origin: false },
   });
 
+  const egressLog = subsystemLogger(logger, 'egress');
+  const ffmpeg = deps.ffmpeg ?? probeFfmpeg(config.egress.ffmpegPath);
+  if (ffmpeg.available) egressLog.info({ version: ffmpeg.version }, 'ffmpeg found: egress on');
+  else egressLog.warn({ reason: ffmpeg.reason }, 'egress off: HLS mirror and restream disabled');
+  const egress: EgressManager = new EgressManager({
+    config: config.egress,
+    relayEnabled: config.relay.enabled,
+    ffmpeg,
+    // `signalling` is created below; egress only calls these after a room exists.
+    hubFor: (roomId): RelaySource => signalling.relayHub(roomId),
+    roomInfo: (roomId) => {
+      const room = registry.getRoom(roomId);
+      return room
+        ? { title: room.title, startedAt: room.createdAt, viewerCount: room.viewers.size }
+        : null;
+    },
+    onChange: (roomId, status) => signalling.handleEgressChange(roomId, status),
+    log: egressLog,
+    now,
+  });
+
   const app = createHttpApp({
     config,
     log: subsystemLogger(logger, 'http'),
@@ -73,11 +100,12 @@ export function createApp(deps: AppDeps): App {
     now,
     startedAt: now(),
     version: readVersion(),
+    egress,
   });
   // Socket.IO answers /socket.io/* itself before the request reaches Express.
   httpServer.on('request', app);
 
-  const signalling = new Signalling({
+  const signalling: Signalling = new Signalling({
     io,
     registry,
     stats: new StatsAggregator({ now }),
@@ -88,6 +116,7 @@ export function createApp(deps: AppDeps): App {
     relay: config.relay,
     ladder: config.ladder,
     relayLog: logger.child({ subsystem: 'relay' }),
+    egress,
   });
   io.on('connection', (socket) => signalling.handleConnection(socket));
 
@@ -98,6 +127,7 @@ export function createApp(deps: AppDeps): App {
     httpServer,
     io,
     registry,
+    egress,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
@@ -121,6 +151,8 @@ export function createApp(deps: AppDeps): App {
     async close() {
       if (summaryTimer) clearInterval(summaryTimer);
       signalling.closeAllRooms();
+      // Every mirror gets its ENDLIST before the process goes.
+      await egress.close();
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
         // Keep-alive HTTP connections would otherwise hold close() open.

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { HlsPolicySchema, RESTREAM_TARGET_NAME_MAX, type HlsPolicy } from '../shared/index';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -46,6 +49,26 @@ export interface Config {
     viewerBacklogBytes: number;
     /** Upper bound on one room's GOP cache. */
     gopCacheBytes: number;
+  };
+  egress: {
+    /** FFMPEG_PATH, else `ffmpeg` on PATH; probed at start (missing → egress off). */
+    ffmpegPath: string;
+    /** Where HLS room directories live. */
+    hlsDir: string;
+    /** `optional`: the broadcaster's toggle; `forced_on`/`forced_off`: the server decides. */
+    hlsPolicy: HlsPolicy;
+    hlsSegmentSeconds: number;
+    hlsListSize: number;
+    /** How long an ended mirror (with ENDLIST) stays served before its directory is removed. */
+    hlsRetentionMs: number;
+    /** Named RTMP targets; the URLs (stream keys) stay here, only names reach clients. */
+    rtmpTargets: { name: string; url: string }[];
+    /** Every broadcast is recorded here when set. */
+    recordDir: string | null;
+    /** Bearer token for the recordings API (and later the admin API); null → API off. */
+    adminToken: string | null;
+    /** Video bitrate when ffmpeg has to re-encode (non-H.264 source). */
+    transcodeKbps: number;
   };
 }
 
@@ -134,6 +157,60 @@ const EnvSchema = z.object({
   RELAY_GOP_CACHE_BYTES: integer(8_000_000, 256 * 1024, 1_000_000_000),
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
   CLIENT_DIR: z.preprocess(blankToUndefined, z.string().default('dist/client')),
+  FFMPEG_PATH: z.preprocess(blankToUndefined, z.string().max(4096).default('ffmpeg')),
+  HLS_DIR: z.preprocess(
+    blankToUndefined,
+    z.string().max(4096).default(join(tmpdir(), 'roomcast-hls')),
+  ),
+  HLS_MIRROR: z.preprocess(blankToUndefined, HlsPolicySchema.default('optional')),
+  HLS_SEGMENT_S: integer(1, 1, 10),
+  HLS_LIST_SIZE: integer(6, 3, 60),
+  HLS_RETENTION_S: integer(60, 0, 86_400),
+  RTMP_TARGETS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((s, ctx) => {
+        if (s === undefined) return [];
+        try {
+          return JSON.parse(s) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {"name","url"}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(
+        z
+          .array(
+            z.strictObject({
+              name: z
+                .string()
+                .trim()
+                .min(1)
+                .max(RESTREAM_TARGET_NAME_MAX)
+                .regex(/^[\p{L}\p{N} ._()-]+$/u, 'target names: letters, digits, space . _ ( ) -'),
+              url: z
+                .string()
+                .max(2048)
+                .regex(/^rtmps?:\/\/[^\s]+$/, 'target urls must be rtmp:// or rtmps://'),
+            }),
+          )
+          .max(20)
+          .refine((list) => new Set(list.map((t) => t.name)).size === list.length, {
+            message: 'target names must be unique',
+          }),
+      ),
+  ),
+  RECORD_DIR: z.preprocess(blankToUndefined, z.string().max(4096).optional()),
+  ADMIN_TOKEN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
+      .optional(),
+  ),
+  TRANSCODE_KBPS: integer(2500, 200, 50_000),
 });
 
 export type ReadSecretFile = (path: string) => string;
@@ -209,6 +286,18 @@ export function loadConfig(
       maxRoomKbps: e.RELAY_MAX_ROOM_KBPS,
       viewerBacklogBytes: e.RELAY_VIEWER_BACKLOG_BYTES,
       gopCacheBytes: e.RELAY_GOP_CACHE_BYTES,
+    },
+    egress: {
+      ffmpegPath: e.FFMPEG_PATH,
+      hlsDir: e.HLS_DIR,
+      hlsPolicy: e.HLS_MIRROR,
+      hlsSegmentSeconds: e.HLS_SEGMENT_S,
+      hlsListSize: e.HLS_LIST_SIZE,
+      hlsRetentionMs: e.HLS_RETENTION_S * 1000,
+      rtmpTargets: e.RTMP_TARGETS,
+      recordDir: e.RECORD_DIR ?? null,
+      adminToken: e.ADMIN_TOKEN ?? null,
+      transcodeKbps: e.TRANSCODE_KBPS,
     },
   };
 }

@@ -5,6 +5,8 @@ import { PROTOCOL_VERSION } from '../shared/index';
 import type { Config } from './config';
 import { turnStatus, welcomeIceServers } from './ice-servers';
 import type { Logger } from './logger';
+import type { EgressManager } from './egress/egress-manager';
+import { egressApiRouter, hlsRouter } from './egress/egress-routes';
 import type { RoomRegistry } from './room-registry';
 
 export interface HttpDeps {
@@ -15,16 +17,33 @@ export interface HttpDeps {
   now: () => number;
   startedAt: number;
   version: string;
+  egress?: EgressManager;
 }
 
 /** Optional rungs, reported by /healthz so operators and the UI see what is on and why not. */
-export function featureStatus(config: Config) {
+export function featureStatus(config: Config, egress?: EgressManager) {
+  const egressReason = egress ? egress.unavailableReason : 'egress is not wired';
   return {
     turn: turnStatus(config),
     relay: config.relay.enabled
       ? { enabled: true, reason: null }
       : { enabled: false, reason: 'RELAY_ENABLED is false' },
-    hls: { enabled: false, reason: 'not built yet' },
+    hls: {
+      enabled: egressReason === null,
+      reason: egressReason,
+      policy: config.egress.hlsPolicy,
+    },
+    restream: {
+      enabled: egressReason === null && config.egress.rtmpTargets.length > 0,
+      reason:
+        egressReason ?? (config.egress.rtmpTargets.length === 0 ? 'RTMP_TARGETS is empty' : null),
+      targets: config.egress.rtmpTargets.map((t) => t.name),
+    },
+    recording: {
+      enabled: config.egress.recordDir !== null && config.relay.enabled,
+      reason: config.egress.recordDir === null ? 'RECORD_DIR is not set' : null,
+    },
+    ffmpeg: egress?.health().ffmpeg ?? { available: false, reason: 'egress is not wired' },
   };
 }
 
@@ -33,7 +52,7 @@ function sendJsonError(res: Response, status: number, code: string, message: str
 }
 
 /** Paths the SPA history fallback must never answer. */
-const NON_SPA_PREFIX = /^\/(api|socket\.io|healthz)(\/|$)/;
+const NON_SPA_PREFIX = /^\/(api|socket\.io|healthz|hls)(\/|$)/;
 
 export function createHttpApp(deps: HttpDeps): Express {
   const { config, registry, log } = deps;
@@ -49,7 +68,7 @@ export function createHttpApp(deps: HttpDeps): Express {
       uptimeS: Math.round((deps.now() - deps.startedAt) / 1000),
       rooms: registry.roomCount,
       clients: deps.clientCount(),
-      features: featureStatus(config),
+      features: featureStatus(config, deps.egress),
     });
   });
 
@@ -62,8 +81,10 @@ export function createHttpApp(deps: HttpDeps): Express {
   api.get('/rooms', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ rooms: registry.listedRooms() });
   });
+  if (deps.egress) api.use(egressApiRouter(deps.egress, config.egress.adminToken));
   api.use((_req, res) => sendJsonError(res, 404, 'NOT_FOUND', 'No such API endpoint.'));
   app.use('/api', api);
+  if (deps.egress) app.use('/hls', hlsRouter(deps.egress, log));
 
   const clientDir = path.resolve(config.clientDir);
   const indexHtml = path.join(clientDir, 'index.html');

@@ -4,6 +4,7 @@ import {
   ackOk,
   ChatSendSchema,
   CreateRoomSchema,
+  EgressSetSchema,
   JoinRoomSchema,
   KeyframeRequestSchema,
   LeaveRoomSchema,
@@ -12,6 +13,7 @@ import {
   RelaySubscribeSchema,
   RelayUnsubscribeSchema,
   RequestOfferSchema,
+  RestreamSetSchema,
   SignalSchema,
   StatsReportSchema,
   type AckResult,
@@ -19,12 +21,17 @@ import {
   type ChatSendRequest,
   type CreateRoomRequest,
   type CreateRoomResult,
+  type EgressSetRequest,
+  type EgressStatus,
+  type ErrorCode,
   type IceServer,
   type JoinRoomRequest,
   type JoinRoomResult,
   type ModeReason,
   type ReclaimRoomRequest,
+  type RelayDemand,
   type RelaySubscribeRequest,
+  type RestreamSetRequest,
   type RoomCode,
   type SignalMessage,
   type SignalRequest,
@@ -69,6 +76,21 @@ export interface EgressPort {
   mirrorOn(roomId: RoomCode): boolean;
   /** Distinct recent HLS playlist readers. */
   hlsViewers(roomId: RoomCode): number;
+  /** Egress subscribers on the room's relay hub (they are not relay viewers). */
+  sinkCount(roomId: RoomCode): number;
+  wantsH264(roomId: RoomCode): boolean;
+  roomStarted(roomId: RoomCode): void;
+  roomEnded(roomId: RoomCode): Promise<void>;
+  status(roomId: RoomCode): EgressStatus;
+  setMirror(
+    roomId: RoomCode,
+    on: boolean,
+  ): { ok: true; status: EgressStatus } | { ok: false; code: ErrorCode; message: string };
+  setRestream(
+    roomId: RoomCode,
+    target: string,
+    on: boolean,
+  ): { ok: true; status: EgressStatus } | { ok: false; code: ErrorCode; message: string };
 }
 
 /** Short display names; the same six-character id prefix the viewers panel shows. */
@@ -85,6 +107,8 @@ export class Signalling {
   #changedRooms = new Set<RoomCode>();
   /** One relay hub per room that has had a relay viewer or chunk; removed when the room ends. */
   readonly #hubs = new Map<RoomCode, RelayHub>();
+  /** The last relay_demand sent per room: egress status ticks must not repeat it. */
+  readonly #lastDemand = new Map<RoomCode, RelayDemand>();
 
   constructor(deps: SignallingDeps) {
     this.#deps = deps;
@@ -159,6 +183,16 @@ export class Signalling {
       rateLimit: 'relay',
       handle: (p) => this.handleRelayChunk(ctx, p),
     });
+    registerHandler(ctx, 'egress_set', {
+      schema: EgressSetSchema,
+      rateLimit: 'request',
+      handle: (p) => this.handleEgressSet(ctx, p),
+    });
+    registerHandler(ctx, 'restream_set', {
+      schema: RestreamSetSchema,
+      rateLimit: 'request',
+      handle: (p) => this.handleRestreamSet(ctx, p),
+    });
     socket.on('disconnect', (reason) => this.handleDisconnect(ctx, reason));
     socket.emit('welcome', {
       clientId: socket.id,
@@ -179,6 +213,8 @@ export class Signalling {
     const { room, broadcasterToken } = result.value;
     void socket.join(socketRoom(room.id));
     ctx.log.info({ room: room.id, listed: room.listed, relayOnly: room.relayOnly }, 'room created');
+    // Forced mirror / recording start now; the broadcaster hears egress_status either way.
+    if (this.#deps.egress) this.#deps.egress.roomStarted(room.id);
     return ackOk({
       roomId: room.id,
       broadcasterToken,
@@ -211,7 +247,11 @@ export class Signalling {
       this.#hubs.get(room.id)?.resetSource();
       this.#markChanged(room.id);
     }
-    this.#sendDemand(room.id);
+    this.#sendDemand(room.id, true);
+    if (this.#deps.egress) {
+      this.#deps.egress.roomStarted(room.id);
+      socket.emit('egress_status', this.#deps.egress.status(room.id));
+    }
     ctx.log.info({ room: room.id, viewers: room.viewers.size }, 'room reclaimed');
     return ackOk({
       roomId: room.id,
@@ -269,6 +309,53 @@ export class Signalling {
         retryIntervalMs: this.#deps.ladder.retryIntervalMs,
       },
     });
+  }
+
+  handleEgressSet(ctx: HandlerContext, payload: EgressSetRequest): AckResult<EgressStatus> {
+    const room = this.#broadcasterRoom(ctx);
+    if (!room.ok) return room.error;
+    const egress = this.#deps.egress;
+    if (!egress) return ackError('SERVER_BUSY', 'Egress is not available on this server.');
+    const result = egress.setMirror(room.roomId, payload.hls);
+    if (!result.ok) return ackError(result.code, result.message);
+    ctx.log.info({ room: room.roomId, hls: payload.hls }, 'hls mirror switched');
+    return ackOk(result.status);
+  }
+
+  handleRestreamSet(ctx: HandlerContext, payload: RestreamSetRequest): AckResult<EgressStatus> {
+    const room = this.#broadcasterRoom(ctx);
+    if (!room.ok) return room.error;
+    const egress = this.#deps.egress;
+    if (!egress) return ackError('SERVER_BUSY', 'Egress is not available on this server.');
+    const result = egress.setRestream(room.roomId, payload.target, payload.on);
+    if (!result.ok) return ackError(result.code, result.message);
+    ctx.log.info(
+      { room: room.roomId, target: payload.target, on: payload.on },
+      'restream switched',
+    );
+    return ackOk(result.status);
+  }
+
+  /** Egress changed state: the broadcaster sees it, and relay demand may change (H.264). */
+  handleEgressChange(roomId: RoomCode, status: EgressStatus): void {
+    const room = this.#deps.registry.getRoom(roomId);
+    if (!room) return;
+    if (room.broadcasterOnline) this.#deps.io.to(room.broadcasterId).emit('egress_status', status);
+    this.#sendDemand(roomId);
+  }
+
+  /** The room's relay hub, created on first use (egress subscribes to it like a viewer). */
+  relayHub(roomId: RoomCode): RelayHub {
+    return this.#hubFor(roomId);
+  }
+
+  #broadcasterRoom(
+    ctx: HandlerContext,
+  ): { ok: true; roomId: RoomCode } | { ok: false; error: AckResult<never> } {
+    const membership = this.#deps.registry.membershipOf(ctx.socket.id);
+    if (!membership) return { ok: false, error: ackError('NOT_IN_ROOM') };
+    if (membership.role !== 'broadcaster') return { ok: false, error: ackError('NOT_BROADCASTER') };
+    return { ok: true, roomId: membership.room.id };
   }
 
   handleLeaveRoom(ctx: HandlerContext): AckResult<null> {
@@ -550,15 +637,30 @@ export class Signalling {
   }
 
   /** Tells the broadcaster whether to run its relay encoder (on changes and on reclaim). */
-  #sendDemand(roomId: RoomCode): void {
+  #sendDemand(roomId: RoomCode, force = false): void {
     const room = this.#deps.registry.getRoom(roomId);
     if (!room?.broadcasterOnline) return;
-    const relayViewers = this.#hubs.get(roomId)?.subscriberCount ?? 0;
-    this.#deps.io.to(room.broadcasterId).emit('relay_demand', {
-      active: relayViewers > 0,
+    const subscribers = this.#hubs.get(roomId)?.subscriberCount ?? 0;
+    const egress = this.#deps.egress;
+    const relayViewers = Math.max(0, subscribers - (egress?.sinkCount(roomId) ?? 0));
+    const demand = {
+      active: subscribers > 0,
       relayViewers,
-      preferH264: false,
-    });
+      // ffmpeg copies H.264 instead of re-encoding it.
+      preferH264: egress?.wantsH264(roomId) ?? false,
+    };
+    const last = this.#lastDemand.get(roomId);
+    if (
+      last &&
+      last.active === demand.active &&
+      last.relayViewers === demand.relayViewers &&
+      last.preferH264 === demand.preferH264 &&
+      !force
+    ) {
+      return;
+    }
+    this.#lastDemand.set(roomId, demand);
+    this.#deps.io.to(room.broadcasterId).emit('relay_demand', demand);
   }
 
   #afterViewerLeft(room: RoomSnapshot, viewerId: string): void {
@@ -583,6 +685,11 @@ export class Signalling {
     audience.emit('room_closed', { roomId, reason });
     io.in(socketRoom(roomId)).socketsLeave(socketRoom(roomId));
     stats.removeRoom(roomId);
+    this.#lastDemand.delete(roomId);
+    // Egress first: it unsubscribes from the hub and ends its outputs (HLS gets ENDLIST).
+    void this.#deps.egress?.roomEnded(roomId).catch((err: unknown) => {
+      this.#deps.log.warn({ room: roomId, err: (err as Error).message }, 'egress end failed');
+    });
     this.#hubs.get(roomId)?.close();
     this.#hubs.delete(roomId);
   }

@@ -117,6 +117,28 @@ export class RelayHub {
     if (!this.#gop.hasKeyframe) this.requestKeyframe();
   }
 
+  /**
+   * Swaps the sink behind an existing subscription and restarts it from the GOP cache, with no
+   * demand change: egress uses it to restart ffmpeg without the broadcaster's encoder stopping.
+   * Subscribes when the id is unknown.
+   */
+  replace(sink: RelaySink): void {
+    const existing = this.#subscribers.get(sink.id);
+    if (!existing) {
+      this.subscribe(sink);
+      return;
+    }
+    const sub: Subscriber = {
+      sink,
+      awaitingKeyframe: true,
+      sent: existing.sent,
+      dropped: existing.dropped,
+    };
+    this.#subscribers.set(sink.id, sub);
+    for (const chunk of this.#gop.snapshot()) this.#deliver(sub, chunk);
+    if (!this.#gop.hasKeyframe) this.requestKeyframe();
+  }
+
   unsubscribe(viewerId: string): boolean {
     if (!this.#subscribers.delete(viewerId)) return false;
     if (this.#subscribers.size === 0) this.#options.onDemandChange?.(false, 0);

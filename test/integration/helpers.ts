@@ -35,7 +35,11 @@ export async function startServer(
     CLIENT_DIR: clientDir,
     ...env,
   });
-  const server = createApp({ config, logger: createLogger('silent'), timers: options.timers });
+  const server = createApp({
+    config,
+    logger: createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent'),
+    timers: options.timers,
+  });
   const { port } = await server.listen();
   return { server, port, url: `http://127.0.0.1:${port}`, close: () => server.close() };
 }

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   ConnectionLadder,
+  type HlsCause,
   type LadderClock,
   type LadderEffects,
   type LadderJoinInfo,
@@ -41,7 +42,9 @@ type Effect =
   | ['openWebRtc', OpenWebRtcRequest]
   | ['closeWebRtc']
   | ['openRelay', ModeReason]
-  | ['closeRelay', boolean];
+  | ['closeRelay', boolean]
+  | ['openHls', HlsCause]
+  | ['closeHls'];
 
 class RecordingEffects implements LadderEffects {
   log: Effect[] = [];
@@ -57,6 +60,12 @@ class RecordingEffects implements LadderEffects {
   }
   closeRelay(unsubscribe: boolean) {
     this.log.push(['closeRelay', unsubscribe]);
+  }
+  openHls(cause: HlsCause) {
+    this.log.push(['openHls', cause]);
+  }
+  closeHls() {
+    this.log.push(['closeHls']);
   }
   onChange(snapshot: LadderSnapshot) {
     this.last = snapshot;
@@ -325,5 +334,181 @@ describe('ConnectionLadder', () => {
     // A restart after a rejoin begins from the top again.
     ladder.start(JOIN);
     expect(effects.take()).toEqual([AUTO_OPEN]);
+  });
+});
+
+describe('ConnectionLadder: the HLS mirror rung', () => {
+  let clock: ManualClock;
+  let effects: RecordingEffects;
+  let ladder: ConnectionLadder;
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    effects = new RecordingEffects();
+    ladder = new ConnectionLadder({ effects, clock });
+  });
+
+  it('plays HLS when WebRTC gets no media and the relay is off, and retries WebRTC from there', () => {
+    ladder.start({ ...JOIN, relayAvailable: false, hlsAvailable: true });
+    effects.take();
+    clock.advance(8000);
+    expect(effects.take()).toEqual([['closeWebRtc'], ['openHls', 'relay-off']]);
+    expect(ladder.snapshot).toMatchObject({
+      phase: 'hls',
+      active: 'hls',
+      hlsCause: 'relay-off',
+      noPath: false,
+    });
+    clock.advance(30_000);
+    expect(effects.take()).toEqual([RETRY_OPEN]);
+    ladder.webRtcFrames();
+    expect(effects.take()).toEqual([['closeHls']]);
+    expect(ladder.snapshot).toMatchObject({ phase: 'webrtc', active: 'webrtc', hlsCause: null });
+    expect(clock.timers.size).toBe(0);
+  });
+
+  it('without the mirror, the relay-off deadline still reports no path', () => {
+    ladder.start({ ...JOIN, relayAvailable: false, hlsAvailable: false });
+    effects.take();
+    clock.advance(8000);
+    expect(effects.take()).toEqual([]);
+    expect(ladder.snapshot).toMatchObject({ phase: 'webrtc-trying', noPath: true });
+  });
+
+  it('skips a relay this browser cannot decode and goes to HLS at the deadline', () => {
+    ladder.start({ ...JOIN, relayPlayable: false, hlsAvailable: true });
+    effects.take();
+    clock.advance(8000);
+    expect(effects.take()).toEqual([['closeWebRtc'], ['openHls', 'relay-unplayable']]);
+  });
+
+  it('leaves a relay whose player cannot decode for HLS, unsubscribing from the relay', () => {
+    ladder.start({ ...JOIN, hlsAvailable: true });
+    clock.advance(8000);
+    effects.take();
+    ladder.relayUnplayable();
+    expect(effects.take()).toEqual([
+      ['closeRelay', true],
+      ['openHls', 'relay-unplayable'],
+    ]);
+    expect(ladder.snapshot).toMatchObject({ active: 'hls', relayPlayable: false });
+  });
+
+  it('stays on an undecodable relay with no path when the mirror is off', () => {
+    ladder.start(JOIN);
+    clock.advance(8000);
+    effects.take();
+    ladder.relayUnplayable();
+    expect(effects.take()).toEqual([]);
+    expect(ladder.snapshot).toMatchObject({ active: 'relay', noPath: true, relayPlayable: false });
+  });
+
+  it('goes to HLS when relay_subscribe is refused and the mirror is on', () => {
+    ladder.start({ ...JOIN, hlsAvailable: true });
+    clock.advance(8000);
+    effects.take();
+    ladder.relayFailed();
+    expect(effects.take()).toEqual([
+      ['closeRelay', false],
+      ['openHls', 'relay-off'],
+    ]);
+  });
+
+  it('an overflowed viewer without WebCodecs plays HLS at once', () => {
+    ladder.start({
+      ...JOIN,
+      mode: 'relay',
+      modeReason: 'overflow',
+      relayPlayable: false,
+      hlsAvailable: true,
+    });
+    expect(effects.take()).toEqual([['openHls', 'relay-unplayable']]);
+  });
+
+  it('"Switch to HLS" closes WebRTC, plays HLS without retries, and "back" climbs again', () => {
+    ladder.start({ ...JOIN, hlsAvailable: true });
+    ladder.webRtcFrames();
+    effects.take();
+    ladder.chooseHls();
+    expect(effects.take()).toEqual([['closeWebRtc'], ['openHls', 'chosen']]);
+    expect(ladder.snapshot).toMatchObject({ active: 'hls', hlsCause: 'chosen' });
+    expect(clock.timers.size).toBe(0);
+    ladder.hlsFrames();
+    expect(effects.last?.relayPlaying).toBe(true);
+    ladder.leaveHls();
+    expect(effects.take()).toEqual([
+      ['closeHls'],
+      ['openWebRtc', { iceTransportPolicy: 'all', fresh: true, background: false }],
+    ]);
+    expect(ladder.snapshot).toMatchObject({ phase: 'webrtc-trying', hlsCause: null });
+  });
+
+  it('"Switch to HLS" from the relay unsubscribes and cancels the relay retry', () => {
+    ladder.start({ ...JOIN, hlsAvailable: true });
+    clock.advance(8000);
+    effects.take();
+    ladder.chooseHls();
+    expect(effects.take()).toEqual([
+      ['closeRelay', true],
+      ['openHls', 'chosen'],
+    ]);
+    clock.advance(60_000);
+    expect(effects.take()).toEqual([]);
+  });
+
+  it('cannot choose HLS while the mirror is off', () => {
+    ladder.start(JOIN);
+    effects.take();
+    ladder.chooseHls();
+    expect(effects.take()).toEqual([]);
+    expect(ladder.snapshot.phase).toBe('webrtc-trying');
+  });
+
+  it('the mirror switching off takes an HLS viewer back to WebRTC', () => {
+    ladder.start({ ...JOIN, hlsAvailable: true });
+    ladder.webRtcFrames();
+    ladder.chooseHls();
+    effects.take();
+    ladder.setHlsAvailable(false);
+    expect(effects.take()).toEqual([
+      ['closeHls'],
+      ['openWebRtc', { iceTransportPolicy: 'all', fresh: true, background: false }],
+    ]);
+    expect(ladder.snapshot).toMatchObject({ active: 'webrtc', hlsAvailable: false });
+  });
+
+  it('the mirror switching on mid-session lets a stuck viewer fall back to it', () => {
+    ladder.start({ ...JOIN, relayAvailable: false });
+    clock.advance(8000);
+    expect(ladder.snapshot.noPath).toBe(true);
+    ladder.setHlsAvailable(true);
+    effects.take();
+    // The next attempt's deadline takes the new rung.
+    ladder.broadcasterChanged();
+    clock.advance(8000);
+    expect(effects.take()).toEqual([AUTO_OPEN, ['closeWebRtc'], ['openHls', 'relay-off']]);
+  });
+
+  it('a failed HLS player is not picked again automatically', () => {
+    ladder.start({ ...JOIN, relayAvailable: false, hlsAvailable: true });
+    clock.advance(8000);
+    effects.take();
+    ladder.hlsFailed();
+    expect(effects.take()).toEqual([
+      ['closeHls'],
+      ['openWebRtc', { iceTransportPolicy: 'all', fresh: true, background: false }],
+    ]);
+    clock.advance(8000);
+    expect(effects.take()).toEqual([]);
+    expect(ladder.snapshot).toMatchObject({ phase: 'webrtc-trying', noPath: true });
+  });
+
+  it('stop closes HLS and any background trial', () => {
+    ladder.start({ ...JOIN, relayAvailable: false, hlsAvailable: true });
+    clock.advance(8000 + 30_000);
+    effects.take();
+    ladder.stop();
+    expect(effects.take()).toEqual([['closeHls'], ['closeWebRtc']]);
+    expect(clock.timers.size).toBe(0);
   });
 });

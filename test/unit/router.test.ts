@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Router, matchRoute, shouldIntercept, watchPath } from '../../client/src/lib/router.svelte';
+import {
+  Router,
+  livePath,
+  matchRoute,
+  shouldIntercept,
+  watchPath,
+} from '../../client/src/lib/router.svelte';
 
 describe('matchRoute', () => {
   it('matches the four routes', () => {
@@ -20,6 +26,15 @@ describe('matchRoute', () => {
 
   it('builds watch paths', () => {
     expect(watchPath('123456')).toBe('/watch/123456');
+  });
+
+  it('matches the HLS mirror page /live/:room, raw like /watch', () => {
+    expect(matchRoute('/live/123456')).toEqual({ name: 'live', room: '123456' });
+    expect(matchRoute('/live/123456/')).toEqual({ name: 'live', room: '123456' });
+    expect(matchRoute('/live/abc')).toEqual({ name: 'live', room: 'abc' });
+    expect(matchRoute('/live/')).toEqual({ name: 'not-found', path: '/live' });
+    expect(matchRoute('/live/1/2')).toEqual({ name: 'not-found', path: '/live/1/2' });
+    expect(livePath('123456')).toBe('/live/123456');
   });
 });
 

@@ -8,6 +8,7 @@ import {
   WatchSession,
 } from '../../client/src/state/watch-session.svelte';
 import type { LinkPort, RelayPlayerPort } from '../../client/src/state/ports';
+import type { HlsPlayerSnapshot } from '../../client/src/lib/hls-player';
 import { FakeSignalling, FakeStream, flush } from './ui-fakes';
 
 class FakeLink {
@@ -489,6 +490,102 @@ describe('WatchSession', () => {
       session.destroy();
       expect(links[1]!.closed).toBe(true);
       expect(signalling.listenerCount()).toBe(0);
+    });
+  });
+  describe('HLS mirror', () => {
+    const WITH_MIRROR: JoinRoomResult = { ...JOINED, hlsMirror: true };
+    const PLAYING: HlsPlayerSnapshot = {
+      state: 'playing',
+      latencySeconds: 2.1,
+      error: null,
+      native: false,
+      width: 1280,
+      height: 720,
+      bitrateKbps: 2500,
+    };
+    const summaryWith = (hlsMirror: boolean) =>
+      ({
+        roomId: '123456',
+        at: 1,
+        viewerCount: 1,
+        pathCounts: {},
+        broadcaster: { online: true, uploadKbps: 1 },
+        viewers: [],
+        hlsMirror,
+      }) as unknown as StatsSummary;
+
+    it('"Switch to HLS" closes WebRTC, hands the page the playlist, and reports path hls', async () => {
+      signalling.responders.join_room = () => ({ ok: true, data: WITH_MIRROR });
+      await session.start('123456');
+      expect(session.hlsMirror).toBe(true);
+      links[0]!.opts.onStream(new FakeStream('a') as unknown as MediaStream);
+      session.chooseHls();
+      expect(links[0]!.closed).toBe(true);
+      expect(session.hls).toEqual({ playlistUrl: '/hls/123456/index.m3u8', cause: 'chosen' });
+      expect(session.path).toBe('hls');
+      expect(session.stream).toBeNull();
+      expect(session.state).toBe('connecting');
+      session.handleHlsPlayer(PLAYING);
+      expect(session.state).toBe('playing');
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(signalling.stats.at(-1)).toMatchObject({
+        role: 'viewer',
+        inbound: {
+          path: 'hls',
+          width: 1280,
+          bitrateKbps: 2500,
+          pathReason: 'You switched to the HLS mirror: a few seconds behind live',
+        },
+      });
+      session.leaveHls();
+      expect(session.hls).toBeNull();
+      expect(signalling.requestsOf('request_offer')).toHaveLength(1);
+    });
+
+    it('falls back to HLS by itself when WebRTC fails and the relay is off', async () => {
+      signalling.responders.join_room = () => ({ ok: true, data: WITH_MIRROR });
+      await session.start('123456');
+      await vi.advanceTimersByTimeAsync(8000);
+      expect(session.hls?.cause).toBe('relay-off');
+      expect(session.path).toBe('hls');
+      expect(session.reason).toEqual({ key: 'reason.hlsRelayOff', params: { seconds: 8 } });
+    });
+
+    it('a relay player that cannot decode hands over to HLS', async () => {
+      signalling.responders.join_room = () => ({
+        ok: true,
+        data: { ...WITH_MIRROR, relayAvailable: true },
+      });
+      await session.start('123456');
+      await vi.advanceTimersByTimeAsync(8000);
+      await flush(10);
+      expect(session.ladder?.active).toBe('relay');
+      players[0]!.opts.onUnplayable?.('no WebCodecs VideoDecoder');
+      expect(players[0]!.closed).toBe(true);
+      expect(signalling.requestsOf('relay_unsubscribe')).toHaveLength(1);
+      expect(session.hls?.cause).toBe('relay-unplayable');
+      expect(session.reason).toEqual({ key: 'reason.hlsRelayUnplayable' });
+    });
+
+    it('follows stats_summary: the mirror switching off takes the viewer back to WebRTC', async () => {
+      await session.start('123456');
+      expect(session.hlsMirror).toBe(false);
+      signalling.emit('stats_summary', summaryWith(true));
+      expect(session.hlsMirror).toBe(true);
+      session.chooseHls();
+      expect(session.path).toBe('hls');
+      signalling.emit('stats_summary', summaryWith(false));
+      expect(session.hls).toBeNull();
+      expect(session.ladder?.active).toBe('webrtc');
+    });
+
+    it('an HLS player error leaves HLS', async () => {
+      signalling.responders.join_room = () => ({ ok: true, data: WITH_MIRROR });
+      await session.start('123456');
+      session.chooseHls();
+      session.handleHlsPlayer({ ...PLAYING, state: 'error', error: 'mediaError' });
+      expect(session.hls).toBeNull();
+      expect(session.ladder?.phase).toBe('webrtc-trying');
     });
   });
 });

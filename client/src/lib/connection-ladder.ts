@@ -4,9 +4,10 @@ import { iceTransportPolicyFor } from './path-override';
 
 /**
  * The per-viewer connection ladder as a pure state machine: WebRTC (direct or TURN, ICE
- * decides) → the WebSocket relay when no WebRTC media arrives in time → back up to WebRTC
- * when a background retry gets frames. It owns no I/O: its inputs are method calls and its
- * outputs are calls on `LadderEffects`; timers come from an injected clock.
+ * decides) → the WebSocket relay when no WebRTC media arrives in time → the public HLS mirror
+ * when the relay is off or cannot play here → back up to WebRTC when a background retry gets
+ * frames. The viewer can also choose HLS and come back. It owns no I/O: its inputs are method
+ * calls and its outputs are calls on `LadderEffects`; timers come from an injected clock.
  */
 
 export interface LadderClock {
@@ -39,6 +40,9 @@ export interface LadderEffects {
   openRelay(reason: ModeReason): void;
   /** Stop the relay player; `unsubscribe` sends relay_unsubscribe (not after a lost session). */
   closeRelay(unsubscribe: boolean): void;
+  /** Play the public HLS mirror. */
+  openHls(cause: HlsCause): void;
+  closeHls(): void;
   onChange?(snapshot: LadderSnapshot): void;
 }
 
@@ -50,12 +54,20 @@ export type LadderPhase =
   /** WebRTC video frames flow. */
   | 'webrtc'
   /** Media comes over the WebSocket relay (maybe with a background WebRTC trial). */
-  | 'relay';
+  | 'relay'
+  /** The public HLS mirror plays (chosen, or the last rung; maybe with a WebRTC trial). */
+  | 'hls';
+
+/**
+ * Why we play HLS: the viewer chose it, the relay is off (or refused us), or the relay cannot
+ * play in this browser (no WebCodecs, decoder refused the codec).
+ */
+export type HlsCause = 'chosen' | 'relay-off' | 'relay-unplayable';
 
 export interface LadderSnapshot {
   phase: LadderPhase;
   /** Which stream the <video> shows. */
-  active: 'webrtc' | 'relay' | null;
+  active: 'webrtc' | 'relay' | 'hls' | null;
   override: PathOverride;
   /** Why we are on the relay; null on WebRTC. */
   relayReason: ModeReason | null;
@@ -72,6 +84,12 @@ export interface LadderSnapshot {
   relayPlaying: boolean;
   mediaTimeoutMs: number;
   relayAvailable: boolean;
+  /** Why HLS plays; null off HLS. */
+  hlsCause: HlsCause | null;
+  /** The room's public HLS mirror is on. */
+  hlsAvailable: boolean;
+  /** False once the relay proved it cannot play here. */
+  relayPlayable: boolean;
 }
 
 export interface LadderJoinInfo {
@@ -80,6 +98,10 @@ export interface LadderJoinInfo {
   relayAvailable: boolean;
   ladder: LadderSettings;
   broadcasterOnline: boolean;
+  /** The join ack's `hlsMirror`. */
+  hlsAvailable?: boolean;
+  /** False when this browser has no WebCodecs decoder, so the relay cannot play here. */
+  relayPlayable?: boolean;
 }
 
 export interface ConnectionLadderOptions {
@@ -102,6 +124,13 @@ export class ConnectionLadder {
   #retrying = false;
   #relayPlaying = false;
   #relayAvailable = false;
+  #relayPlayable = true;
+  #hlsAvailable = false;
+  /** The HLS player failed here: no automatic fallback to it (choosing it still works). */
+  #hlsBroken = false;
+  #hlsCause: HlsCause | null = null;
+  /** The server put us on the relay at join (overflow, broadcaster relay only). */
+  #joinRelayReason: ModeReason | null = null;
   #broadcasterOnline = true;
   #settings: LadderSettings = { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 };
   #deadline: unknown = null;
@@ -116,7 +145,12 @@ export class ConnectionLadder {
   get snapshot(): LadderSnapshot {
     return {
       phase: this.#phase,
-      active: this.#phase === 'idle' ? null : this.#phase === 'relay' ? 'relay' : 'webrtc',
+      active:
+        this.#phase === 'idle'
+          ? null
+          : this.#phase === 'relay' || this.#phase === 'hls'
+            ? this.#phase
+            : 'webrtc',
       override: this.#override,
       relayReason: this.#relayReason,
       broadcasterRelayOnly: this.#broadcasterRelayOnly,
@@ -125,6 +159,9 @@ export class ConnectionLadder {
       relayPlaying: this.#relayPlaying,
       mediaTimeoutMs: this.#settings.mediaTimeoutMs,
       relayAvailable: this.#relayAvailable,
+      hlsCause: this.#hlsCause,
+      hlsAvailable: this.#hlsAvailable,
+      relayPlayable: this.#relayPlayable,
     };
   }
 
@@ -138,18 +175,107 @@ export class ConnectionLadder {
     this.#settings = join.ladder;
     this.#relayAvailable = join.relayAvailable;
     this.#broadcasterOnline = join.broadcasterOnline;
+    this.#hlsAvailable = join.hlsAvailable ?? false;
+    this.#relayPlayable = join.relayPlayable ?? true;
+    this.#hlsBroken = false;
     this.#noPath = false;
     // At join the server only says `forced` when the broadcaster is relay only (ours comes later).
     this.#broadcasterRelayOnly = join.mode === 'relay' && join.modeReason === 'forced';
-    if (join.mode === 'relay' && join.relayAvailable) {
+    this.#joinRelayReason = join.mode === 'relay' ? (join.modeReason ?? 'overflow') : null;
+    this.#enterDefault(false);
+    this.#emit();
+  }
+
+  /** The first rung for this viewer, as at join: the server's relay mode, ?path=relay, or WebRTC. */
+  #enterDefault(fresh: boolean): void {
+    if (this.#joinRelayReason !== null && this.#relayAvailable) {
       // The server already counts us as a relay viewer (broadcaster relay only, overflow,
       // saturated uplink).
-      this.#enterRelay(join.modeReason ?? 'overflow');
-    } else if (this.#override === 'relay' && join.relayAvailable) {
+      if (this.#relayPlayable || !this.#canFallBackToHls()) {
+        this.#enterRelay(this.#joinRelayReason);
+      } else {
+        this.#enterHls('relay-unplayable');
+      }
+    } else if (this.#override === 'relay' && this.#relayUsable()) {
       this.#enterRelay('forced');
     } else {
       // Forced relay without a relay degrades to WebRTC; the deadline reports "no path".
-      this.#tryWebRtc(false);
+      this.#tryWebRtc(fresh);
+    }
+  }
+
+  #relayUsable(): boolean {
+    return this.#relayAvailable && this.#relayPlayable;
+  }
+
+  #canFallBackToHls(): boolean {
+    return this.#hlsAvailable && !this.#hlsBroken;
+  }
+
+  /** The viewer pressed "Switch to HLS". */
+  chooseHls(): void {
+    if (this.#phase === 'idle' || !this.#hlsAvailable) return;
+    if (this.#phase === 'hls') {
+      this.#stopTrial();
+      this.#clearRetry();
+      this.#hlsCause = 'chosen';
+      this.#emit();
+      return;
+    }
+    this.#leaveCurrent();
+    this.#hlsBroken = false;
+    this.#enterHls('chosen');
+    this.#emit();
+  }
+
+  /** The viewer left HLS ("Back to low latency"): climb the ladder again from the top. */
+  leaveHls(): void {
+    if (this.#phase !== 'hls') return;
+    this.#exitHls();
+    this.#emit();
+  }
+
+  /** stats_summary / join ack `hlsMirror`; switching the mirror off takes HLS viewers back. */
+  setHlsAvailable(available: boolean): void {
+    if (available === this.#hlsAvailable) return;
+    this.#hlsAvailable = available;
+    if (available) this.#hlsBroken = false;
+    if (!available && this.#phase === 'hls') this.#exitHls();
+    this.#emit();
+  }
+
+  /** The HLS player decoded video. */
+  hlsFrames(): void {
+    if (this.#phase !== 'hls' || this.#relayPlaying) return;
+    // relayPlaying doubles as "the fallback's player shows frames".
+    this.#relayPlaying = true;
+    this.#emit();
+  }
+
+  /** The HLS player failed (fatal error) or reached ENDLIST: leave it and don't fall back to it. */
+  hlsFailed(): void {
+    if (this.#phase !== 'hls') return;
+    this.#hlsBroken = true;
+    this.#exitHls();
+    this.#emit();
+  }
+
+  /** The relay player cannot decode here (no WebCodecs, codec refused): HLS if the mirror is on. */
+  relayUnplayable(): void {
+    this.#relayPlayable = false;
+    if (this.#phase !== 'relay') {
+      this.#emit();
+      return;
+    }
+    if (this.#canFallBackToHls()) {
+      this.#stopTrial();
+      this.#clearRetry();
+      this.#relayPlaying = false;
+      this.#relayReason = null;
+      this.#effects.closeRelay(true);
+      this.#enterHls('relay-unplayable');
+    } else {
+      this.#noPath = true;
     }
     this.#emit();
   }
@@ -164,7 +290,16 @@ export class ConnectionLadder {
       this.#emit();
       return;
     }
-    if (override === 'relay' && this.#relayAvailable) {
+    if (this.#phase === 'hls') {
+      // The viewer's choice of HLS stands; a fallback retries WebRTC with the new policy.
+      if (this.#hlsCause !== 'chosen') {
+        this.#stopTrial();
+        this.#startTrial();
+      }
+      this.#emit();
+      return;
+    }
+    if (override === 'relay' && this.#relayUsable()) {
       if (this.#phase === 'relay') {
         this.#stopTrial();
         this.#clearRetry();
@@ -194,15 +329,18 @@ export class ConnectionLadder {
       this.#phase = 'webrtc';
       this.#noPath = false;
       this.#emit();
-    } else if (this.#phase === 'relay' && this.#retrying) {
-      // Upgrade back: show WebRTC, then stop the relay.
+    } else if ((this.#phase === 'relay' || this.#phase === 'hls') && this.#retrying) {
+      // Upgrade back: show WebRTC, then stop the relay or HLS.
+      const from = this.#phase;
       this.#clearDeadline();
       this.#clearRetry();
       this.#retrying = false;
       this.#phase = 'webrtc';
       this.#relayReason = null;
+      this.#hlsCause = null;
       this.#relayPlaying = false;
-      this.#effects.closeRelay(true);
+      if (from === 'relay') this.#effects.closeRelay(true);
+      else this.#effects.closeHls();
       this.#emit();
     }
   }
@@ -221,6 +359,13 @@ export class ConnectionLadder {
     this.#relayAvailable = false;
     this.#relayPlaying = false;
     this.#effects.closeRelay(false);
+    if (this.#canFallBackToHls()) {
+      this.#stopTrial();
+      this.#relayReason = null;
+      this.#enterHls('relay-off');
+      this.#emit();
+      return;
+    }
     if (this.#retrying) {
       // Keep the trial link as the main one.
       this.#retrying = false;
@@ -249,7 +394,9 @@ export class ConnectionLadder {
    */
   broadcasterChanged(): void {
     if (this.#phase === 'webrtc' || this.#phase === 'webrtc-trying') this.#tryWebRtc(false);
-    else if (this.#phase === 'relay' && this.#retrying) this.#stopTrial();
+    else if ((this.#phase === 'relay' || this.#phase === 'hls') && this.#retrying) {
+      this.#stopTrial();
+    }
     this.#emit();
   }
 
@@ -267,6 +414,41 @@ export class ConnectionLadder {
       background: false,
     });
     this.#armDeadline();
+  }
+
+  #enterHls(cause: HlsCause): void {
+    this.#phase = 'hls';
+    this.#hlsCause = cause;
+    this.#relayPlaying = false;
+    this.#effects.openHls(cause);
+    // A fallback keeps looking for a better path; a choice is the viewer's to undo.
+    if (cause !== 'chosen') this.#scheduleRetry();
+  }
+
+  /** Closes whatever plays now (before switching to HLS). */
+  #leaveCurrent(): void {
+    this.#clearDeadline();
+    this.#clearRetry();
+    if (this.#phase === 'relay') {
+      this.#effects.closeRelay(true);
+      if (this.#retrying) this.#effects.closeWebRtc();
+    } else if (this.#phase === 'webrtc' || this.#phase === 'webrtc-trying') {
+      this.#effects.closeWebRtc();
+    }
+    this.#retrying = false;
+    this.#relayReason = null;
+    this.#relayPlaying = false;
+    this.#noPath = false;
+  }
+
+  #exitHls(): void {
+    this.#stopTrial();
+    this.#clearRetry();
+    this.#effects.closeHls();
+    this.#hlsCause = null;
+    this.#relayPlaying = false;
+    this.#noPath = false;
+    this.#enterDefault(true);
   }
 
   #enterRelay(reason: ModeReason): void {
@@ -288,16 +470,22 @@ export class ConnectionLadder {
 
   #handleDeadline(): void {
     if (this.#phase === 'webrtc-trying') {
-      if (!this.#relayAvailable) {
-        this.#noPath = true;
+      if (!this.#relayUsable()) {
+        if (this.#canFallBackToHls()) {
+          // The last rung: the public mirror.
+          this.#effects.closeWebRtc();
+          this.#enterHls(this.#relayAvailable ? 'relay-unplayable' : 'relay-off');
+        } else {
+          this.#noPath = true;
+        }
         this.#emit();
         return;
       }
       this.#effects.closeWebRtc();
       this.#enterRelay('fallback');
       this.#emit();
-    } else if (this.#phase === 'relay' && this.#retrying) {
-      // The background attempt got nothing; stay on the relay and try later.
+    } else if ((this.#phase === 'relay' || this.#phase === 'hls') && this.#retrying) {
+      // The background attempt got nothing; stay on the relay (or HLS) and try later.
       this.#stopTrial();
       this.#scheduleRetry();
       this.#emit();
@@ -309,7 +497,7 @@ export class ConnectionLadder {
     if (this.#settings.retryIntervalMs <= 0) return;
     this.#retryTimer = this.#clock.setTimeout(() => {
       this.#retryTimer = null;
-      if (this.#phase === 'relay' && !this.#retrying) {
+      if ((this.#phase === 'relay' || this.#phase === 'hls') && !this.#retrying) {
         this.#startTrial();
         this.#emit();
       }
@@ -337,11 +525,12 @@ export class ConnectionLadder {
     this.#clearDeadline();
     this.#clearRetry();
     if (this.#phase === 'relay') this.#effects.closeRelay(unsubscribe);
-    if (this.#phase !== 'idle' && (this.#phase !== 'relay' || this.#retrying)) {
-      this.#effects.closeWebRtc();
-    }
+    if (this.#phase === 'hls') this.#effects.closeHls();
+    const onWebRtc = this.#phase === 'webrtc' || this.#phase === 'webrtc-trying';
+    if (onWebRtc || (this.#phase !== 'idle' && this.#retrying)) this.#effects.closeWebRtc();
     this.#phase = 'idle';
     this.#relayReason = null;
+    this.#hlsCause = null;
     this.#broadcasterRelayOnly = false;
     this.#retrying = false;
     this.#relayPlaying = false;

@@ -26,6 +26,11 @@ export const PATH_REASON_KEYS = [
   'reason.relaySaturated',
   'reason.noPath',
   'reason.relayUnavailable',
+  'reason.relayUnplayable',
+  'reason.noPathUnplayable',
+  'reason.hlsChosen',
+  'reason.hlsRelayOff',
+  'reason.hlsRelayUnplayable',
 ] as const satisfies readonly MessageKey[];
 
 export type PathReasonKey = (typeof PATH_REASON_KEYS)[number];
@@ -43,10 +48,25 @@ export function pathReasonFor(
     LadderSnapshot,
     'active' | 'override' | 'relayReason' | 'noPath' | 'mediaTimeoutMs'
   > &
-    Partial<Pick<LadderSnapshot, 'broadcasterRelayOnly'>>,
+    Partial<
+      Pick<LadderSnapshot, 'broadcasterRelayOnly' | 'hlsCause' | 'relayPlayable' | 'relayAvailable'>
+    >,
   digest: Pick<PeerStatsDigest, 'path' | 'candidateType' | 'protocol'> | null,
 ): PathReason | null {
   const seconds = Math.round(ladder.mediaTimeoutMs / 1000);
+  if (ladder.active === 'hls') {
+    switch (ladder.hlsCause) {
+      case 'chosen':
+        return { key: 'reason.hlsChosen' };
+      case 'relay-unplayable':
+        return { key: 'reason.hlsRelayUnplayable' };
+      default:
+        return { key: 'reason.hlsRelayOff', params: { seconds } };
+    }
+  }
+  if (ladder.active === 'relay' && ladder.relayPlayable === false) {
+    return { key: 'reason.relayUnplayable' };
+  }
   if (ladder.active === 'relay') {
     switch (ladder.relayReason) {
       case 'forced':
@@ -61,6 +81,9 @@ export function pathReasonFor(
       default:
         return { key: 'reason.relayFallback', params: { seconds } };
     }
+  }
+  if (ladder.noPath && ladder.relayPlayable === false && ladder.relayAvailable) {
+    return { key: 'reason.noPathUnplayable', params: { seconds } };
   }
   if (ladder.noPath) {
     return ladder.override === 'relay'

@@ -17,6 +17,8 @@ export interface RelayPlayerOptions {
   onStream: (stream: MediaStream) => void;
   requestKeyframe: () => void;
   onFirstFrame?: () => void;
+  /** This browser cannot decode the stream (no WebCodecs, or the codec is not supported). */
+  onUnplayable?: (reason: string) => void;
   /** Tests: force the canvas/AudioContext output instead of MediaStreamTrackGenerator. */
   output?: OutputMode;
 }
@@ -38,6 +40,8 @@ export class RelayPlayer {
   readonly #onStream: (stream: MediaStream) => void;
   readonly #requestKeyframe: () => void;
   readonly #onFirstFrame: (() => void) | undefined;
+  readonly #onUnplayable: ((reason: string) => void) | undefined;
+  #unplayable = false;
   readonly #outputMode: OutputMode;
 
   #sink: RelayOutputSink | null = null;
@@ -66,6 +70,7 @@ export class RelayPlayer {
     this.#onStream = opts.onStream;
     this.#requestKeyframe = opts.requestKeyframe;
     this.#onFirstFrame = opts.onFirstFrame;
+    this.#onUnplayable = opts.onUnplayable;
     this.#outputMode = opts.output ?? 'auto';
   }
 
@@ -74,7 +79,7 @@ export class RelayPlayer {
   }
 
   handleChunk(frame: ArrayBuffer | Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#unplayable) return;
     const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
     const parsed = decodeRelayFrame(bytes);
     if (!parsed.ok) {
@@ -197,11 +202,20 @@ export class RelayPlayer {
   #configureVideo(config: RelayDecoderConfig): void {
     const key = configKey(config);
     if (key === this.#videoConfigKey && this.#videoDecoder?.state === 'configured') return;
+    if (typeof VideoDecoder === 'undefined') {
+      this.#markUnplayable('no WebCodecs VideoDecoder');
+      return;
+    }
     if (!this.#videoDecoder || this.#videoDecoder.state === 'closed') {
       const decoder: VideoDecoder = new VideoDecoder({
         output: (out) => this.#onVideoFrame(out),
         error: (err) => {
           if (decoder !== this.#videoDecoder) return;
+          if (err.name === 'NotSupportedError') {
+            // Waiting for another keyframe of the same codec would loop forever.
+            this.#markUnplayable(`${config.codec} is not supported`);
+            return;
+          }
           log.warn('video decoder error; waiting for a keyframe', err);
           this.#videoDecoder = null;
           this.#videoConfigKey = null;
@@ -226,6 +240,13 @@ export class RelayPlayer {
       log.warn('video decoder config refused', err);
       this.#videoConfigKey = null;
     }
+  }
+
+  #markUnplayable(reason: string): void {
+    if (this.#unplayable) return;
+    this.#unplayable = true;
+    log.warn('relay cannot play here', reason);
+    this.#onUnplayable?.(reason);
   }
 
   #resetVideoDecoder(): void {
@@ -284,6 +305,10 @@ export class RelayPlayer {
     const key = configKey(config);
     if (key === this.#audioConfigKey && this.#audioDecoder?.state === 'configured') return;
     if (!config.sampleRate || !config.numberOfChannels) return;
+    if (typeof AudioDecoder === 'undefined') {
+      this.#markUnplayable('no WebCodecs AudioDecoder');
+      return;
+    }
     if (!this.#audioDecoder || this.#audioDecoder.state === 'closed') {
       const decoder: AudioDecoder = new AudioDecoder({
         output: (data) => {

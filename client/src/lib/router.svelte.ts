@@ -1,4 +1,4 @@
-/** A tiny history-API router: five routes, links intercepted at the document. */
+/** A tiny history-API router: six routes, links intercepted at the document. */
 export type Route =
   | { name: 'home' }
   | { name: 'broadcast' }
@@ -6,6 +6,8 @@ export type Route =
   | { name: 'check' }
   /** `room` is the raw path segment; the watch page decides whether it is a valid code. */
   | { name: 'watch'; room: string }
+  /** The public HLS mirror page; `room` is raw like `watch`. */
+  | { name: 'live'; room: string }
   | { name: 'not-found'; path: string };
 
 export function matchRoute(pathname: string): Route {
@@ -13,21 +15,26 @@ export function matchRoute(pathname: string): Route {
   if (path === '/' || path === '') return { name: 'home' };
   if (path === '/broadcast') return { name: 'broadcast' };
   if (path === '/check') return { name: 'check' };
-  const watch = /^\/watch\/([^/]+)$/.exec(path);
-  if (watch?.[1]) {
-    let room = watch[1];
+  const roomPage = /^\/(watch|live)\/([^/]+)$/.exec(path);
+  if (roomPage?.[1] && roomPage[2]) {
+    let room = roomPage[2];
     try {
       room = decodeURIComponent(room);
     } catch {
       // keep the raw segment; it will simply not be a valid code
     }
-    return { name: 'watch', room };
+    return { name: roomPage[1] === 'live' ? 'live' : 'watch', room };
   }
   return { name: 'not-found', path };
 }
 
 export function watchPath(room: string): string {
   return `/watch/${encodeURIComponent(room)}`;
+}
+
+/** The public HLS mirror page of a room. */
+export function livePath(room: string): string {
+  return `/live/${encodeURIComponent(room)}`;
 }
 
 /** True when a click on this anchor should be handled by the router rather than the browser. */

@@ -22,7 +22,9 @@ export type RequestEvent =
   | 'chat'
   | 'relay_subscribe'
   | 'relay_unsubscribe'
-  | 'request_offer';
+  | 'request_offer'
+  | 'egress_set'
+  | 'restream_set';
 
 /** The `data` type of a request event's successful ack. */
 export type AckData<E extends RequestEvent> =

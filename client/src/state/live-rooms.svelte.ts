@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { ListedRoomSchema, type ListedRoom } from '../../../shared/index';
+import {
+  ListedRoomSchema,
+  PublicStreamSchema,
+  type ListedRoom,
+  type PublicStream,
+} from '../../../shared/index';
 
 export const LIVE_ROOMS_REFRESH_MS = 5000;
 /** The home page shows at most this many rooms. */
@@ -16,11 +21,64 @@ export function parseListedRooms(body: unknown): ListedRoom[] | null {
   return parsed.success ? parsed.data.slice(0, LIVE_ROOMS_LIMIT) : null;
 }
 
+/** `GET /api/streams`: rooms whose public HLS mirror is on; anything else is null. */
+export function parsePublicStreams(body: unknown): PublicStream[] | null {
+  const parsed = z.array(PublicStreamSchema).safeParse(body);
+  return parsed.success ? parsed.data.slice(0, LIVE_ROOMS_LIMIT) : null;
+}
+
+/** One card under "Live now". */
+export interface LiveEntry {
+  roomId: string;
+  title: string;
+  viewerCount: number;
+  startedAt: number;
+  /** Listed by its broadcaster: the card opens the low-latency watch page. */
+  listed: boolean;
+  /** Its public HLS mirror is on (`/live/<room>`). */
+  hls: boolean;
+}
+
+/**
+ * Listed rooms first (in the server's order), then mirrors of rooms that are not listed; a room
+ * in both lists appears once, marked HLS. A mirror is public by nature, so it is shown too.
+ */
+export function mergeLiveEntries(
+  rooms: readonly ListedRoom[],
+  streams: readonly PublicStream[],
+): LiveEntry[] {
+  const mirrored = new Set(streams.map((s) => s.roomId));
+  const entries: LiveEntry[] = rooms.map((room) => ({
+    roomId: room.roomId,
+    title: room.title,
+    viewerCount: room.viewerCount,
+    startedAt: room.startedAt,
+    listed: true,
+    hls: mirrored.has(room.roomId),
+  }));
+  const seen = new Set(entries.map((e) => e.roomId));
+  for (const stream of streams) {
+    if (seen.has(stream.roomId)) continue;
+    seen.add(stream.roomId);
+    entries.push({
+      roomId: stream.roomId,
+      title: stream.title,
+      viewerCount: stream.viewerCount,
+      startedAt: stream.startedAt,
+      listed: false,
+      hls: true,
+    });
+  }
+  return entries.slice(0, LIVE_ROOMS_LIMIT);
+}
+
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** The "Live now" list: GET /api/rooms, refreshed while the home page is open. */
+/** The "Live now" list: GET /api/rooms and /api/streams, refreshed while the home page is open. */
 export class LiveRooms {
   rooms = $state.raw<ListedRoom[]>([]);
+  streams = $state.raw<PublicStream[]>([]);
+  entries = $derived(mergeLiveEntries(this.rooms, this.streams));
   loaded = $state(false);
   failed = $state(false);
   #fetch: FetchLike;
@@ -40,6 +98,11 @@ export class LiveRooms {
   }
 
   async refresh(): Promise<void> {
+    await Promise.all([this.#refreshRooms(), this.#refreshStreams()]);
+    this.loaded = true;
+  }
+
+  async #refreshRooms(): Promise<void> {
     try {
       const response = await this.#fetch('/api/rooms', { headers: { accept: 'application/json' } });
       const rooms = response.ok ? parseListedRooms(await response.json()) : null;
@@ -47,8 +110,19 @@ export class LiveRooms {
       if (rooms) this.rooms = rooms;
     } catch {
       this.failed = true;
-    } finally {
-      this.loaded = true;
+    }
+  }
+
+  /** A server without egress has no /api/streams: the list just has no mirrors. */
+  async #refreshStreams(): Promise<void> {
+    try {
+      const response = await this.#fetch('/api/streams', {
+        headers: { accept: 'application/json' },
+      });
+      const streams = response.ok ? parsePublicStreams(await response.json()) : null;
+      this.streams = streams ?? [];
+    } catch {
+      this.streams = [];
     }
   }
 }

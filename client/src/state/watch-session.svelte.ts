@@ -1,5 +1,6 @@
 import {
   ROOM_CODE_PATTERN,
+  hlsPlaylistPath,
   type ChatMessage,
   type JoinRoomResult,
   type ModeReason,
@@ -9,10 +10,12 @@ import {
 } from '../../../shared/index';
 import {
   ConnectionLadder,
+  type HlsCause,
   type LadderClock,
   type LadderSnapshot,
   type OpenWebRtcRequest,
 } from '../lib/connection-ladder';
+import type { HlsPlayerSnapshot } from '../lib/hls-player';
 import { createLogger } from '../lib/logger';
 import type { PathOverride } from '../lib/path-override';
 import { pathReasonFor, pathReasonText, type PathReason } from '../lib/path-reason';
@@ -41,6 +44,19 @@ export interface WatchSessionDeps {
   /** Ladder timers; tests use fake timers or a manual clock. */
   clock?: LadderClock;
   statsIntervalMs?: number;
+  /** False where WebCodecs is missing, so the relay cannot play; detected for the real player. */
+  relayPlayable?: boolean;
+}
+
+/** What the page's HLS player should play while the ladder is on HLS. */
+export interface HlsSource {
+  playlistUrl: string;
+  cause: HlsCause;
+}
+
+/** WebCodecs decoders exist (the relay player needs them). */
+export function canDecodeRelay(): boolean {
+  return typeof VideoDecoder !== 'undefined' && typeof AudioDecoder !== 'undefined';
 }
 
 export const WATCH_CHAT_LIMIT = 200;
@@ -67,9 +83,19 @@ export class WatchSession {
   /** The connection ladder's state: which path is active and why. */
   ladder = $state.raw<LadderSnapshot | null>(null);
   pathOverride = $state<PathOverride>('auto');
+  /** The room's public HLS mirror is on (join ack, then every stats_summary). */
+  hlsMirror = $state(false);
+  /** Set while the ladder plays HLS: the page mounts an HLS player for it. */
+  hls = $state.raw<HlsSource | null>(null);
+  /** The page's HLS player, as it reports itself. */
+  hlsPlayer = $state.raw<HlsPlayerSnapshot | null>(null);
 
-  /** The ACTIVE path: the relay whenever the relay feeds the video. */
-  path = $derived(this.ladder?.active === 'relay' ? 'relay' : (this.digest?.path ?? null));
+  /** The ACTIVE path: the relay or HLS whenever they feed the video. */
+  path = $derived(
+    this.ladder?.active === 'relay' || this.ladder?.active === 'hls'
+      ? this.ladder.active
+      : (this.digest?.path ?? null),
+  );
   codec = $derived(this.digest?.codec || null);
   viewerCount = $derived(this.summary?.viewerCount ?? null);
   /** Why we are on this path (null on a plain direct path). */
@@ -81,6 +107,7 @@ export class WatchSession {
   readonly #createLink: CreateLink;
   readonly #createRelayPlayer: CreateRelayPlayer;
   readonly #statsIntervalMs: number;
+  readonly #relayPlayable: boolean;
   readonly #ladder: ConnectionLadder;
   #link: LinkPort | null = null;
   #webrtcStream: MediaStream | null = null;
@@ -103,6 +130,8 @@ export class WatchSession {
     this.#createLink = deps.createLink ?? ((opts) => new ViewerLink(opts));
     this.#createRelayPlayer = deps.createRelayPlayer ?? ((opts) => new RelayPlayer(opts));
     this.#statsIntervalMs = deps.statsIntervalMs ?? 1000;
+    // The real RelayPlayer needs WebCodecs; an injected player says so itself.
+    this.#relayPlayable = deps.relayPlayable ?? (deps.createRelayPlayer ? true : canDecodeRelay());
     this.pathOverride = deps.pathOverride ?? 'auto';
     this.#ladder = new ConnectionLadder({
       clock: deps.clock,
@@ -112,6 +141,8 @@ export class WatchSession {
         closeWebRtc: () => this.#closeLink(),
         openRelay: (reason) => void this.#openRelay(reason),
         closeRelay: (unsubscribe) => this.#closeRelay(unsubscribe),
+        openHls: (cause) => this.#openHls(cause),
+        closeHls: () => this.#closeHls(),
         onChange: (snapshot) => this.#handleLadder(snapshot),
       },
     });
@@ -154,6 +185,26 @@ export class WatchSession {
     if (!trimmed || this.isTerminal) return false;
     const result = await this.#signalling.request('chat', { text: trimmed });
     return result.ok;
+  }
+
+  /** "Switch to HLS": play the public mirror here (a few seconds behind, but plays anywhere). */
+  chooseHls(): void {
+    this.#ladder.chooseHls();
+  }
+
+  /** "Back to low latency": leave HLS and climb the ladder again. */
+  leaveHls(): void {
+    this.#ladder.leaveHls();
+  }
+
+  /** The page's HLS player changed state. */
+  handleHlsPlayer(snapshot: HlsPlayerSnapshot): void {
+    if (!this.hls || this.#destroyed) return;
+    this.hlsPlayer = snapshot;
+    if (snapshot.state === 'playing') this.#ladder.hlsFrames();
+    // An error, or ENDLIST (the mirror was switched off): go back to the other paths.
+    else if (snapshot.state === 'error' || snapshot.state === 'ended') this.#ladder.hlsFailed();
+    this.#showActive();
   }
 
   /** ?path= or the "hide my IP address" toggle changed mid-session. */
@@ -216,6 +267,8 @@ export class WatchSession {
   handleStatsSummary(summary: StatsSummary): void {
     if (summary.roomId !== this.roomId) return;
     this.summary = summary;
+    this.hlsMirror = summary.hlsMirror;
+    if (!this.isTerminal) this.#ladder.setHlsAvailable(summary.hlsMirror);
   }
 
   handleChat(message: ChatMessage): void {
@@ -243,7 +296,10 @@ export class WatchSession {
     this.#iceServers = room.iceServers;
     this.title = room.title;
     this.broadcasterOnline = room.broadcasterOnline;
+    this.hlsMirror = room.hlsMirror;
     this.#ladder.start({
+      hlsAvailable: room.hlsMirror,
+      relayPlayable: this.#relayPlayable,
       mode: room.mode,
       modeReason: room.modeReason,
       relayAvailable: room.relayAvailable,
@@ -314,6 +370,9 @@ export class WatchSession {
       onFirstFrame: () => {
         if (player === this.#player) this.#ladder.relayFrames();
       },
+      onUnplayable: () => {
+        if (player === this.#player) this.#ladder.relayUnplayable();
+      },
     });
     this.#player = player;
     this.#showActive();
@@ -334,6 +393,17 @@ export class WatchSession {
     if (unsubscribe && !this.#destroyed) void this.#signalling.request('relay_unsubscribe', {});
   }
 
+  /** Ladder effect: the page mounts an HLS player on the mirror. */
+  #openHls(cause: HlsCause): void {
+    this.hlsPlayer = null;
+    this.hls = { playlistUrl: hlsPlaylistPath(this.roomId), cause };
+  }
+
+  #closeHls(): void {
+    this.hls = null;
+    this.hlsPlayer = null;
+  }
+
   #handleLadder(snapshot: LadderSnapshot): void {
     const switched = snapshot.active !== this.ladder?.active;
     this.ladder = snapshot;
@@ -348,6 +418,13 @@ export class WatchSession {
     if (this.isTerminal || this.#destroyed) return;
     const active = this.#ladder.snapshot.active;
     if (active === null) return;
+    if (active === 'hls') {
+      // The HLS player owns its <video>; no MediaStream here.
+      if (this.stream !== null) this.stream = null;
+      if (this.hlsPlayer?.state === 'playing') this.state = 'playing';
+      else if (this.state !== 'reconnecting') this.state = 'connecting';
+      return;
+    }
     const stream = active === 'relay' ? this.#relayStream : this.#webrtcStream;
     if (this.stream !== stream) this.stream = stream;
     if (stream) this.state = 'playing';
@@ -404,7 +481,9 @@ export class WatchSession {
     if (player && player === this.#player && player.framesDecoded > 0) this.#ladder.relayFrames();
     const snapshot = this.#ladder.snapshot;
     let digest: PeerStatsDigest | null = null;
-    if (snapshot.active === 'relay') {
+    if (snapshot.active === 'hls') {
+      digest = this.hlsPlayer ? hlsDigest(this.hlsPlayer) : null;
+    } else if (snapshot.active === 'relay') {
       digest = this.#player ? this.#player.collectStats() : null;
       if (digest) digest = { ...digest, path: 'relay' };
     } else if (snapshot.active === 'webrtc' && link === this.#link) {
@@ -423,4 +502,20 @@ export class WatchSession {
     this.error = error;
     this.state = 'error';
   }
+}
+
+/** The HLS player's numbers in the shape of a stats digest (path `hls`). */
+export function hlsDigest(player: HlsPlayerSnapshot): PeerStatsDigest {
+  return {
+    path: 'hls',
+    codec: '',
+    bitrateKbps: player.bitrateKbps,
+    fps: 0,
+    width: player.width,
+    height: player.height,
+    rttMs: null,
+    lossPct: null,
+    candidateType: null,
+    protocol: 'http',
+  };
 }

@@ -151,6 +151,16 @@ export const en = {
   'reason.relayUnavailable':
     'No media path works: the server relay is switched off, so ?path=relay cannot be used; trying WebRTC',
 
+  'reason.relayUnplayable':
+    'This browser cannot decode the server relay (no WebCodecs); no other path works',
+  'reason.noPathUnplayable':
+    'No media path works: no WebRTC media after {seconds} s and this browser cannot decode the server relay',
+  'reason.hlsChosen': 'You switched to the HLS mirror: a few seconds behind live',
+  'reason.hlsRelayOff':
+    'No WebRTC media after {seconds} s and the server relay is off; using the HLS mirror (a few seconds behind)',
+  'reason.hlsRelayUnplayable':
+    'WebRTC failed and this browser cannot decode the server relay; using the HLS mirror (a few seconds behind)',
+
   'ladder.hideIp': 'Hide my IP address',
   'ladder.hideIpHint':
     'Media goes through the TURN server, so the other side never sees your address.',
@@ -221,6 +231,61 @@ export const en = {
   'check.summary.lanOnly':
     'Direct video can work with devices on the same network. Nothing beyond it could be tested because no STUN or TURN server is configured; viewers elsewhere fall back to the server relay. Admins: set STUN_URLS and TURN_URLS.',
   'check.summary.bad': 'Video cannot reach this browser. Check your connection and try again.',
+  'egress.title': 'Share beyond the room',
+  'egress.loading': 'Checking what this server can do…',
+  'egress.unavailable':
+    'HLS mirror and restream are unavailable: ffmpeg is not installed on the server',
+  'egress.unavailableDetail': 'Server says: {detail}',
+  'egress.forcedOn': 'The server keeps the HLS mirror on for every broadcast.',
+  'egress.forcedOff': 'The server has switched the HLS mirror off.',
+  'egress.hlsToggle': 'Public HLS mirror',
+  'egress.hlsHint':
+    'Anyone with the link can watch in any player, a few seconds behind. Turns on the server relay upstream.',
+  'egress.hlsLink': 'Mirror link',
+  'egress.state': 'State: {state}',
+  'egress.state.off': 'off',
+  'egress.state.starting': 'starting',
+  'egress.state.live': 'live',
+  'egress.state.restarting': 'restarting',
+  'egress.state.retrying': 'retrying',
+  'egress.state.ended': 'ended',
+  'egress.state.unavailable': 'unavailable',
+  'egress.restream': 'Restream',
+  'egress.restreamTarget': 'Target',
+  'egress.restreamNone': 'No restream targets are configured on this server.',
+  'egress.restreamStart': 'Start restream',
+  'egress.restreamStop': 'Stop restream',
+  'egress.retryingIn': 'retrying in {seconds} s',
+  'egress.lastError': 'Last error: {detail}',
+  'egress.restarts': '{count} restarts',
+  'egress.recording': 'Recording',
+  'egress.recordingHint': 'This server records every broadcast.',
+  'egress.transcoding':
+    'The server is re-encoding your video (your browser is not sending H.264); this costs server CPU.',
+  'egress.refused': 'The server refused: {detail}',
+
+  'live.title': 'Room {room} · HLS mirror',
+  'live.invalid': 'Not a room number',
+  'live.invalidBody': '"{room}" is not a 6-digit room number.',
+  'live.loading': 'Loading the mirror…',
+  'live.waiting':
+    'Waiting for the mirror: the broadcast has not started yet, or its HLS mirror is off. Retrying…',
+  'live.playing': 'Playing the HLS mirror',
+  'live.ended': 'The broadcast has ended',
+  'live.error': 'The mirror cannot play: {detail}',
+  'live.reload': 'Try again',
+  'live.latency': 'Latency',
+  'live.latencyValue': '{seconds} s behind live',
+  'live.lowLatency': 'Watch with low latency (WebRTC)',
+  'live.about':
+    'This is the public HLS mirror: it plays in any browser or player, a few seconds behind live.',
+
+  'watch.switchToHls': 'Switch to HLS',
+  'watch.switchToHlsHint': 'Plays anywhere, a few seconds behind live.',
+  'watch.backToLowLatency': 'Back to low latency',
+  'watch.hlsWaiting': 'Waiting for the HLS mirror…',
+  'home.hls': 'HLS',
+  'home.hlsLink': 'Open the HLS mirror of room {room}',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,0 +1,134 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import type { RoomCode } from '../../shared/index';
+import type { Logger } from '../logger';
+import { hlsFilePath, recordingPath } from './egress-paths';
+import type { EgressManager } from './egress-manager';
+import { readerKeyOf } from './hls-viewers';
+
+function notFound(res: Response): void {
+  res
+    .status(404)
+    .set('Cache-Control', 'no-store')
+    .json({
+      error: { code: 'NOT_FOUND', message: 'Not found.' },
+    });
+}
+
+/** Constant-time Bearer check; hashing first makes the lengths equal. */
+export function bearerMatches(req: Request, token: string | null): boolean {
+  if (!token) return false;
+  const header = req.get('authorization') ?? '';
+  const m = /^Bearer (.+)$/.exec(header);
+  if (!m?.[1]) return false;
+  const a = createHash('sha256').update(m[1]).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * `/hls/<room>/<file>`: the public mirror. Only a 6-digit room whose mirror is served and only
+ * `index.m3u8` / `seg-N.ts` are answered; everything else is a 404 (never the SPA). The playlist
+ * is `no-cache`, segments are immutable, CORS is open (it is public by design).
+ */
+export function hlsRouter(egress: EgressManager, log: Logger): Router {
+  const router = express.Router();
+  router.use((req, res, next) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    res.set('Access-Control-Expose-Headers', 'Content-Length');
+    res.set('X-Content-Type-Options', 'nosniff');
+    if (req.method === 'OPTIONS') {
+      res.set('Access-Control-Allow-Methods', 'GET, HEAD');
+      res.set('Access-Control-Allow-Headers', 'Range');
+      res.status(204).end();
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      notFound(res);
+      return;
+    }
+    next();
+  });
+  router.get('/:room/:file', (req, res) => {
+    const roomId = req.params.room ?? '';
+    const file = req.params.file ?? '';
+    const target = hlsFilePath(egress.hlsRoot, roomId, file);
+    if (!target || !egress.isServed(roomId as RoomCode)) {
+      notFound(res);
+      return;
+    }
+    void stat(target.path)
+      .then((info) => {
+        if (!info.isFile()) return notFound(res);
+        if (target.kind === 'playlist') {
+          egress.recordHlsRead(
+            roomId as RoomCode,
+            readerKeyOf(req.query.sid, req.socket.remoteAddress ?? '', req.get('user-agent') ?? ''),
+          );
+          res.type('application/vnd.apple.mpegurl').set('Cache-Control', 'no-cache');
+        } else {
+          res.type('video/mp2t').set('Cache-Control', 'public, max-age=31536000, immutable');
+        }
+        res.set('Content-Length', String(info.size));
+        if (req.method === 'HEAD') {
+          res.end();
+          return;
+        }
+        const stream = createReadStream(target.path);
+        stream.on('error', () => {
+          // Deleted between stat and read (a rotated segment): the player asks for the next.
+          if (!res.headersSent) notFound(res);
+          else res.destroy();
+        });
+        stream.pipe(res);
+      })
+      .catch(() => notFound(res));
+  });
+  router.use((_req, res) => notFound(res));
+  void log;
+  return router;
+}
+
+/** `/api/streams` (public) and `/api/recordings` (admin token; off without one). */
+export function egressApiRouter(egress: EgressManager, adminToken: string | null): Router {
+  const router = express.Router();
+  router.get('/streams', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ streams: egress.publicStreams() });
+  });
+  const guard = (req: Request, res: Response): boolean => {
+    if (!adminToken || !egress.recordDir) {
+      notFound(res);
+      return false;
+    }
+    if (!bearerMatches(req, adminToken)) {
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer')
+        .json({ error: { code: 'UNAUTHORIZED', message: 'Admin token required.' } });
+      return false;
+    }
+    return true;
+  };
+  router.get('/recordings', (req, res) => {
+    if (!guard(req, res)) return;
+    void egress.recordings().then((recordings) => {
+      res.set('Cache-Control', 'no-store').json({ recordings });
+    });
+  });
+  router.get('/recordings/:name', (req, res) => {
+    if (!guard(req, res)) return;
+    const dir = egress.recordDir;
+    const path = dir ? recordingPath(dir, req.params.name ?? '') : null;
+    if (!path) {
+      notFound(res);
+      return;
+    }
+    res.set('Cache-Control', 'no-store');
+    res.download(path, req.params.name ?? 'recording.mkv', (err) => {
+      if (err && !res.headersSent) notFound(res);
+    });
+  });
+  return router;
+}
