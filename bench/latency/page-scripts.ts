@@ -20,6 +20,8 @@ export interface BenchPageConfig {
   rows: number;
   rowFraction: number;
   maxSamples: number;
+  /** The viewer role reads back every video matching this (the app's remote video by default). */
+  videoSelector: string;
 }
 
 /** What the viewer role exposes as `window.__bench`. */
@@ -179,9 +181,7 @@ function installBench(config: BenchPageConfig, encode: Encode, decode: Decode): 
     video.requestVideoFrameCallback(onFrame);
   };
   const scan = () => {
-    document
-      .querySelectorAll<HTMLVideoElement>('video[data-testid="remote-video"]')
-      .forEach(attach);
+    document.querySelectorAll<HTMLVideoElement>(config.videoSelector).forEach(attach);
   };
   new MutationObserver(scan).observe(document, { childList: true, subtree: true });
   w.__benchMarkClick = () => {
@@ -190,7 +190,11 @@ function installBench(config: BenchPageConfig, encode: Encode, decode: Decode): 
 }
 
 /** The init-script source for one role (tsx's `__name` helper is defined for the copies). */
-export function benchInitScript(role: BenchPageConfig['role'], maxSamples = 100_000): string {
+export function benchInitScript(
+  role: BenchPageConfig['role'],
+  maxSamples = 100_000,
+  videoSelector = 'video[data-testid="remote-video"]',
+): string {
   const config: BenchPageConfig = {
     role,
     width: 1280,
@@ -200,6 +204,7 @@ export function benchInitScript(role: BenchPageConfig['role'], maxSamples = 100_
     rows: STAMP_ROWS,
     rowFraction: STAMP_ROW_FRACTION,
     maxSamples,
+    videoSelector,
   };
   return [
     'var __name = globalThis.__name || ((target) => target); globalThis.__name = __name;',

@@ -7,15 +7,13 @@
  * (unless --no-build). Writes bench/results/latency-<time>.json and the bench:latency section
  * of BENCHMARKS.md.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startCoturn, type Coturn } from '../../test/support/coturn';
 import { chromiumArgs } from '../../e2e/chromium-args';
-import { boxLoad1m as readBoxLoad1m, killAllChildren, REPO_ROOT } from '../common/processes';
+import { boxLoad1m as readBoxLoad1m, killAllChildren } from '../common/processes';
+import { buildClient } from '../common/build-client';
 import { machineInfo } from '../common/report';
 import { commandLine, reportDate, sleep, writeResults } from '../common/run';
 import { startRelayServer, type RelayServer } from '../relay/processes';
@@ -94,21 +92,6 @@ function parseOptions(argv: string[]): Options {
     write: !values['no-write'],
     maxMinutes: number('max-minutes', values['max-minutes']),
   };
-}
-
-function buildClient(): string {
-  const outDir = mkdtempSync(path.join(os.tmpdir(), 'roomcast-bench-client-'));
-  console.log(`building the client into ${outDir} …`);
-  const result = spawnSync(
-    path.join(REPO_ROOT, 'node_modules/.bin/vite'),
-    ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
-    { cwd: REPO_ROOT, stdio: 'inherit' },
-  );
-  if (result.status !== 0) {
-    rmSync(outDir, { recursive: true, force: true });
-    throw new Error(`vite build failed (${result.status ?? result.signal})`);
-  }
-  return outDir;
 }
 
 async function newContext(

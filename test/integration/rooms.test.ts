@@ -51,6 +51,7 @@ describe('rooms: create, join, leave, reclaim', () => {
       mode: 'webrtc',
       modeReason: null,
       relayAvailable: true,
+      hlsMirror: false,
       ladder: { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
     });
     expect(await joined).toEqual({ viewerId: viewer.id, mode: 'webrtc', iceServers: [] });

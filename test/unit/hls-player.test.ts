@@ -49,8 +49,8 @@ describe('HLS live latency', () => {
   });
 
   it('formats with one decimal', () => {
-    expect(formatLatency(2.345)).toBe('2.3');
-    expect(formatLatency(0)).toBe('0.0');
+    expect(formatLatency(2.345)).toBe('2.3 s');
+    expect(formatLatency(0)).toBe('0.0 s');
     expect(formatLatency(null)).toBe('—');
   });
 

@@ -37,6 +37,7 @@ describe('Live now with HLS mirrors', () => {
     expect(parsePublicStreams([{ roomId: '../etc' }])).toBeNull();
     expect(parsePublicStreams({})).toBeNull();
     expect(parsePublicStreams([stream('123456')])).toHaveLength(1);
+    expect(parsePublicStreams({ streams: [stream('123456')] })).toHaveLength(1);
   });
 
   it('loads both lists; a server without /api/streams still lists its rooms', async () => {
@@ -47,7 +48,9 @@ describe('Live now with HLS mirrors', () => {
       });
     let streamsStatus = 200;
     const live = new LiveRooms(async (url) =>
-      url === '/api/rooms' ? json([room('111111')]) : json([stream('333333')], streamsStatus),
+      url === '/api/rooms'
+        ? json([room('111111')])
+        : json({ streams: [stream('333333')] }, streamsStatus),
     );
     await live.refresh();
     expect(live.entries.map((e) => e.roomId)).toEqual(['111111', '333333']);
