@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { Server } from 'socket.io';
@@ -8,10 +9,13 @@ import type { Config } from './config';
 import { createHttpApp } from './http-routes';
 import { roomIceServers, welcomeIceServers } from './ice-servers';
 import { subsystemLogger, type Logger } from './logger';
+import { Metrics } from './metrics';
+import { executableCheck, Readiness, turnCheck } from './readiness';
 import { RoomRegistry, type Timers } from './room-registry';
 import { Signalling } from './signalling';
 import type { AppServer } from './socket-types';
 import { StatsAggregator } from './stats-aggregator';
+import { turnStatus } from './ice-servers';
 
 export interface AppDeps {
   config: Config;
@@ -19,6 +23,12 @@ export interface AppDeps {
   now?: () => number;
   /** Grace-period timers; tests inject fakes so expiry is instant. */
   timers?: Timers;
+  /** PEM certificate and key: HTTPS and WSS on the same port (see server/tls.ts). */
+  tls?: { cert: string; key: string };
+  /** Created here when absent; egress increments `ffmpegRestarts`. */
+  metrics?: Metrics;
+  /** Created here when absent; egress and Redis register their checks on it. */
+  readiness?: Readiness;
 }
 
 export interface App {
@@ -26,6 +36,10 @@ export interface App {
   httpServer: HttpServer;
   io: AppServer;
   registry: RoomRegistry;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** `https` when started with a certificate. */
+  scheme: 'http' | 'https';
   listen(port?: number, host?: string): Promise<{ port: number }>;
   close(): Promise<void>;
 }
@@ -58,12 +72,24 @@ export function createApp(deps: AppDeps): App {
     onRoomExpired: (room) => signalling.handleRoomExpired(room),
   });
 
-  const httpServer = createServer();
+  // https.Server extends tls.Server, not http.Server, but serves the same request/upgrade API.
+  const httpServer: HttpServer = deps.tls
+    ? (createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }) as unknown as HttpServer)
+    : createServer();
   const io: AppServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     cors: { origin: false },
   });
+
+  const metrics =
+    deps.metrics ??
+    new Metrics({ rooms: () => registry.roomCount, clients: () => io.engine.clientsCount });
+  const readiness = deps.readiness ?? new Readiness();
+  // Egress and Redis may have registered their own checks on a readiness passed in.
+  readiness.registerDefault('ffmpeg', executableCheck('ffmpeg'));
+  readiness.registerDefault('coturn', turnCheck(config.turn.urls, turnStatus(config).enabled));
+  readiness.registerDefault('redis', () => ({ status: 'off', detail: 'REDIS_URL not set' }));
 
   const app = createHttpApp({
     config,
@@ -73,6 +99,8 @@ export function createApp(deps: AppDeps): App {
     now,
     startedAt: now(),
     version: readVersion(),
+    readiness,
+    metrics,
   });
   // Socket.IO answers /socket.io/* itself before the request reaches Express.
   httpServer.on('request', app);
@@ -88,6 +116,7 @@ export function createApp(deps: AppDeps): App {
     relay: config.relay,
     ladder: config.ladder,
     relayLog: logger.child({ subsystem: 'relay' }),
+    metrics,
   });
   io.on('connection', (socket) => signalling.handleConnection(socket));
 
@@ -98,6 +127,9 @@ export function createApp(deps: AppDeps): App {
     httpServer,
     io,
     registry,
+    metrics,
+    readiness,
+    scheme: deps.tls ? 'https' : 'http',
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
@@ -112,6 +144,7 @@ export function createApp(deps: AppDeps): App {
             slice = (slice + 1) % SUMMARY_SLICES;
           }, STATS_SUMMARY_INTERVAL_MS / SUMMARY_SLICES);
           summaryTimer.unref();
+          readiness.markListening();
           const address = httpServer.address() as AddressInfo;
           roomsLog.debug({ port: address.port }, 'http server bound');
           resolve({ port: address.port });
@@ -119,6 +152,7 @@ export function createApp(deps: AppDeps): App {
       });
     },
     async close() {
+      readiness.markShuttingDown();
       if (summaryTimer) clearInterval(summaryTimer);
       signalling.closeAllRooms();
       await new Promise<void>((resolve) => {

@@ -47,6 +47,19 @@ export interface Config {
     /** Upper bound on one room's GOP cache. */
     gopCacheBytes: number;
   };
+  /** Where the server keeps files it generates (the self-signed certificate). */
+  dataDir: string;
+  tls: {
+    /** PEM files; both set → HTTPS and WSS on the same port. */
+    certFile: string | null;
+    keyFile: string | null;
+    /** Generate a certificate for localhost and the LAN addresses into dataDir. */
+    selfSigned: boolean;
+  };
+  metrics: {
+    /** Bearer token for GET /metrics; null leaves it open. Never logged. */
+    token: string | null;
+  };
 }
 
 export class ConfigError extends Error {
@@ -134,6 +147,18 @@ const EnvSchema = z.object({
   RELAY_GOP_CACHE_BYTES: integer(8_000_000, 256 * 1024, 1_000_000_000),
   LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).default('info')),
   CLIENT_DIR: z.preprocess(blankToUndefined, z.string().default('dist/client')),
+  DATA_DIR: z.preprocess(blankToUndefined, z.string().default('data')),
+  TLS_CERT_FILE: z.preprocess(blankToUndefined, z.string().optional()),
+  TLS_KEY_FILE: z.preprocess(blankToUndefined, z.string().optional()),
+  SELF_SIGNED: boolean(false),
+  METRICS_TOKEN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
+      .regex(/^\S+$/, 'must not contain whitespace')
+      .optional(),
+  ),
 });
 
 export type ReadSecretFile = (path: string) => string;
@@ -187,6 +212,10 @@ export function loadConfig(
   }
   const e = parsed.data;
   const secret = turnSecret(e.TURN_SECRET, e.TURN_SECRET_FILE, readFile);
+  if ((e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined)) {
+    const missing = e.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE';
+    throw new ConfigError(missing, 'set both TLS_CERT_FILE and TLS_KEY_FILE, or neither');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -210,5 +239,12 @@ export function loadConfig(
       viewerBacklogBytes: e.RELAY_VIEWER_BACKLOG_BYTES,
       gopCacheBytes: e.RELAY_GOP_CACHE_BYTES,
     },
+    dataDir: e.DATA_DIR,
+    tls: {
+      certFile: e.TLS_CERT_FILE ?? null,
+      keyFile: e.TLS_KEY_FILE ?? null,
+      selfSigned: e.SELF_SIGNED,
+    },
+    metrics: { token: e.METRICS_TOKEN ?? null },
   };
 }
