@@ -179,6 +179,15 @@ describe('health, readiness and metrics endpoints', () => {
     expect(sample(text, 'roomcast_relay_bytes_in_total')! - bytesIn0).toBe(total);
     expect(sample(text, 'roomcast_relay_bytes_out_total')! - bytesOut0).toBe(total);
   });
+
+  // Last: the app stays marked as shutting down.
+  it('/readyz turns 503 once shutdown starts, while /healthz still answers 200', async () => {
+    t.server.readiness.markShuttingDown();
+    const res = await fetch(`${t.url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: 'not_ready', shuttingDown: true });
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+  });
 });
 
 describe('metrics per app', () => {

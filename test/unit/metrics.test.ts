@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RelayFrameHeader } from '../../shared/index';
+import type { RelayFrameHeader, RoomCode } from '../../shared/index';
 import { Metrics } from '../../server/metrics';
 import { RelayHub, type RelaySink } from '../../server/relay/relay-hub';
 
@@ -15,6 +15,8 @@ function chunk(seq: number, key: boolean, size: number) {
   };
   return { header, bytes: new Uint8Array(size) };
 }
+
+const room = (code: string) => code as RoomCode;
 
 async function value(metrics: Metrics, name: string): Promise<number> {
   const metric = await metrics.registry.getSingleMetric(name)?.get();
@@ -50,14 +52,14 @@ describe('relay metrics', () => {
 
   it('sums viewers by path over rooms and forgets closed rooms', async () => {
     const metrics = new Metrics({ rooms: () => 2, clients: () => 5 }, { defaultMetrics: false });
-    metrics.recordPathCounts('111111', { direct: 2, turn: 1, relay: 0, hls: 0 });
-    metrics.recordPathCounts('222222', { direct: 1, turn: 0, relay: 3, hls: 4 });
+    metrics.recordPathCounts(room('111111'), { direct: 2, turn: 1, relay: 0, hls: 0 });
+    metrics.recordPathCounts(room('222222'), { direct: 1, turn: 0, relay: 3, hls: 4 });
     let text = await metrics.render();
     expect(text).toContain('roomcast_viewers{path="direct"} 3');
     expect(text).toContain('roomcast_viewers{path="relay"} 3');
     expect(text).toContain('roomcast_viewers{path="hls"} 4');
     expect(text).toContain('roomcast_rooms 2');
-    metrics.recordPathCounts('222222', null);
+    metrics.recordPathCounts(room('222222'), null);
     text = await metrics.render();
     expect(text).toContain('roomcast_viewers{path="relay"} 0');
     expect(text).toContain('roomcast_viewers{path="direct"} 2');
