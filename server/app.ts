@@ -44,6 +44,9 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** Socket.IO's default path, which engine.io serves itself. */
+const SOCKET_IO_PATH = '/socket.io/';
+
 /** The once-a-second summaries go out in this many evenly spaced batches. */
 const SUMMARY_SLICES = 10;
 
@@ -102,8 +105,12 @@ export function createApp(deps: AppDeps): App {
     readiness,
     metrics,
   });
-  // Socket.IO answers /socket.io/* itself before the request reaches Express.
-  httpServer.on('request', app);
+  // engine.io answers /socket.io/* (long-polling) on its own 'request' listener; Express must
+  // not answer those too, or the poll's response gets a second set of headers.
+  httpServer.on('request', (req, res) => {
+    if (req.url?.startsWith(SOCKET_IO_PATH)) return;
+    app(req, res);
+  });
 
   const signalling = new Signalling({
     io,
