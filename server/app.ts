@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { Server } from 'socket.io';
@@ -11,10 +12,13 @@ import type { RelaySource } from './egress/ffmpeg-pipeline';
 import { createHttpApp } from './http-routes';
 import { roomIceServers, welcomeIceServers } from './ice-servers';
 import { subsystemLogger, type Logger } from './logger';
+import { Metrics } from './metrics';
+import { Readiness, turnCheck } from './readiness';
 import { RoomRegistry, type Timers } from './room-registry';
 import { Signalling } from './signalling';
 import type { AppServer } from './socket-types';
 import { StatsAggregator } from './stats-aggregator';
+import { turnStatus } from './ice-servers';
 
 export interface AppDeps {
   config: Config;
@@ -24,6 +28,12 @@ export interface AppDeps {
   timers?: Timers;
   /** ffmpeg's probe result; tests may inject one (default: run `ffmpeg -version`). */
   ffmpeg?: FfmpegProbe;
+  /** PEM certificate and key: HTTPS and WSS on the same port (see server/tls.ts). */
+  tls?: { cert: string; key: string };
+  /** Created here when absent; egress increments `ffmpegRestarts`. */
+  metrics?: Metrics;
+  /** Created here when absent; egress and Redis register their checks on it. */
+  readiness?: Readiness;
 }
 
 export interface App {
@@ -32,9 +42,16 @@ export interface App {
   io: AppServer;
   registry: RoomRegistry;
   egress: EgressManager;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** `https` when started with a certificate. */
+  scheme: 'http' | 'https';
   listen(port?: number, host?: string): Promise<{ port: number }>;
   close(): Promise<void>;
 }
+
+/** Socket.IO's default path, which engine.io serves itself. */
+const SOCKET_IO_PATH = '/socket.io/';
 
 /** The once-a-second summaries go out in this many evenly spaced batches. */
 const SUMMARY_SLICES = 10;
@@ -64,13 +81,19 @@ export function createApp(deps: AppDeps): App {
     onRoomExpired: (room) => signalling.handleRoomExpired(room),
   });
 
-  const httpServer = createServer();
+  // https.Server extends tls.Server, not http.Server, but serves the same request/upgrade API.
+  const httpServer: HttpServer = deps.tls
+    ? (createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }) as unknown as HttpServer)
+    : createServer();
   const io: AppServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     cors: { origin: false },
   });
 
+  const metrics =
+    deps.metrics ??
+    new Metrics({ rooms: () => registry.roomCount, clients: () => io.engine.clientsCount });
   const egressLog = subsystemLogger(logger, 'egress');
   const ffmpeg = deps.ffmpeg ?? probeFfmpeg(config.egress.ffmpegPath);
   if (ffmpeg.available) egressLog.info({ version: ffmpeg.version }, 'ffmpeg found: egress on');
@@ -90,7 +113,18 @@ export function createApp(deps: AppDeps): App {
     onChange: (roomId, status) => signalling.handleEgressChange(roomId, status),
     log: egressLog,
     now,
+    onFfmpegCrash: () => metrics.ffmpegRestarts.inc(),
   });
+  const readiness = deps.readiness ?? new Readiness();
+  // Egress and Redis may have registered their own checks on a readiness passed in.
+  // The probe egress runs on (FFMPEG_PATH), not a PATH lookup of its own.
+  readiness.registerDefault('ffmpeg', () =>
+    ffmpeg.available
+      ? { status: 'ok', detail: `ffmpeg ${ffmpeg.version}` }
+      : { status: 'down', detail: ffmpeg.reason },
+  );
+  readiness.registerDefault('coturn', turnCheck(config.turn.urls, turnStatus(config).enabled));
+  readiness.registerDefault('redis', () => ({ status: 'off', detail: 'REDIS_URL not set' }));
 
   const app = createHttpApp({
     config,
@@ -101,9 +135,15 @@ export function createApp(deps: AppDeps): App {
     startedAt: now(),
     version: readVersion(),
     egress,
+    readiness,
+    metrics,
   });
-  // Socket.IO answers /socket.io/* itself before the request reaches Express.
-  httpServer.on('request', app);
+  // engine.io answers /socket.io/* (long-polling) on its own 'request' listener; Express must
+  // not answer those too, or the poll's response gets a second set of headers.
+  httpServer.on('request', (req, res) => {
+    if (req.url?.startsWith(SOCKET_IO_PATH)) return;
+    app(req, res);
+  });
 
   const signalling: Signalling = new Signalling({
     io,
@@ -117,6 +157,7 @@ export function createApp(deps: AppDeps): App {
     ladder: config.ladder,
     relayLog: logger.child({ subsystem: 'relay' }),
     egress,
+    metrics,
   });
   io.on('connection', (socket) => signalling.handleConnection(socket));
 
@@ -128,6 +169,9 @@ export function createApp(deps: AppDeps): App {
     io,
     registry,
     egress,
+    metrics,
+    readiness,
+    scheme: deps.tls ? 'https' : 'http',
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
@@ -142,6 +186,7 @@ export function createApp(deps: AppDeps): App {
             slice = (slice + 1) % SUMMARY_SLICES;
           }, STATS_SUMMARY_INTERVAL_MS / SUMMARY_SLICES);
           summaryTimer.unref();
+          readiness.markListening();
           const address = httpServer.address() as AddressInfo;
           roomsLog.debug({ port: address.port }, 'http server bound');
           resolve({ port: address.port });
@@ -149,6 +194,7 @@ export function createApp(deps: AppDeps): App {
       });
     },
     async close() {
+      readiness.markShuttingDown();
       if (summaryTimer) clearInterval(summaryTimer);
       signalling.closeAllRooms();
       // Every mirror gets its ENDLIST before the process goes.

@@ -70,6 +70,19 @@ export interface Config {
     /** Video bitrate when ffmpeg has to re-encode (non-H.264 source). */
     transcodeKbps: number;
   };
+  /** Where the server keeps files it generates (the self-signed certificate). */
+  dataDir: string;
+  tls: {
+    /** PEM files; both set → HTTPS and WSS on the same port. */
+    certFile: string | null;
+    keyFile: string | null;
+    /** Generate a certificate for localhost and the LAN addresses into dataDir. */
+    selfSigned: boolean;
+  };
+  metrics: {
+    /** Bearer token for GET /metrics; null leaves it open. Never logged. */
+    token: string | null;
+  };
 }
 
 export class ConfigError extends Error {
@@ -211,6 +224,18 @@ const EnvSchema = z.object({
       .optional(),
   ),
   TRANSCODE_KBPS: integer(2500, 200, 50_000),
+  DATA_DIR: z.preprocess(blankToUndefined, z.string().default('data')),
+  TLS_CERT_FILE: z.preprocess(blankToUndefined, z.string().optional()),
+  TLS_KEY_FILE: z.preprocess(blankToUndefined, z.string().optional()),
+  SELF_SIGNED: boolean(false),
+  METRICS_TOKEN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
+      .regex(/^\S+$/, 'must not contain whitespace')
+      .optional(),
+  ),
 });
 
 export type ReadSecretFile = (path: string) => string;
@@ -264,6 +289,10 @@ export function loadConfig(
   }
   const e = parsed.data;
   const secret = turnSecret(e.TURN_SECRET, e.TURN_SECRET_FILE, readFile);
+  if ((e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined)) {
+    const missing = e.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE';
+    throw new ConfigError(missing, 'set both TLS_CERT_FILE and TLS_KEY_FILE, or neither');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -299,5 +328,12 @@ export function loadConfig(
       adminToken: e.ADMIN_TOKEN ?? null,
       transcodeKbps: e.TRANSCODE_KBPS,
     },
+    dataDir: e.DATA_DIR,
+    tls: {
+      certFile: e.TLS_CERT_FILE ?? null,
+      keyFile: e.TLS_KEY_FILE ?? null,
+      selfSigned: e.SELF_SIGNED,
+    },
+    metrics: { token: e.METRICS_TOKEN ?? null },
   };
 }

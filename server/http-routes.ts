@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type Response } from 'express';
@@ -7,6 +8,8 @@ import { turnStatus, welcomeIceServers } from './ice-servers';
 import type { Logger } from './logger';
 import type { EgressManager } from './egress/egress-manager';
 import { egressApiRouter, hlsRouter } from './egress/egress-routes';
+import type { Metrics } from './metrics';
+import type { Readiness } from './readiness';
 import type { RoomRegistry } from './room-registry';
 
 export interface HttpDeps {
@@ -18,6 +21,15 @@ export interface HttpDeps {
   startedAt: number;
   version: string;
   egress?: EgressManager;
+  readiness?: Readiness;
+  metrics?: Metrics;
+}
+
+/** Constant-time `Authorization: Bearer <token>` check. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer (\S+)$/.exec(header ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** Optional rungs, reported by /healthz so operators and the UI see what is on and why not. */
@@ -52,7 +64,7 @@ function sendJsonError(res: Response, status: number, code: string, message: str
 }
 
 /** Paths the SPA history fallback must never answer. */
-const NON_SPA_PREFIX = /^\/(api|socket\.io|healthz|hls)(\/|$)/;
+const NON_SPA_PREFIX = /^\/(api|socket\.io|healthz|readyz|metrics|hls)(\/|$)/;
 
 export function createHttpApp(deps: HttpDeps): Express {
   const { config, registry, log } = deps;
@@ -71,6 +83,39 @@ export function createHttpApp(deps: HttpDeps): Express {
       features: featureStatus(config, deps.egress),
     });
   });
+
+  // Readiness: 503 before listening, while shutting down, or when a critical dependency is down.
+  const readiness = deps.readiness;
+  if (readiness) {
+    app.get('/readyz', async (_req, res, next) => {
+      try {
+        const report = await readiness.report();
+        res
+          .status(report.ready ? 200 : 503)
+          .set('Cache-Control', 'no-store')
+          .json({ status: report.ready ? 'ready' : 'not_ready', ...report });
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
+
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get('/metrics', async (req, res, next) => {
+      const token = config.metrics.token;
+      if (token !== null && !bearerMatches(req.get('authorization'), token)) {
+        res.set('WWW-Authenticate', 'Bearer');
+        return sendJsonError(res, 401, 'UNAUTHORIZED', 'A metrics token is required.');
+      }
+      try {
+        const body = await metrics.render();
+        res.set('Cache-Control', 'no-store').type(metrics.contentType).send(body);
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
 
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));

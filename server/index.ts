@@ -1,6 +1,8 @@
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
+import { createShutdown, handleStopSignals } from './shutdown';
+import { resolveTls, serverUrls } from './tls';
 
 let config;
 try {
@@ -12,25 +14,21 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const server = createApp({ config, logger });
+// `npm start -- --self-signed` or SELF_SIGNED=1: HTTPS with a local certificate.
+const tls = await resolveTls(config, {
+  selfSigned: config.tls.selfSigned || process.argv.includes('--self-signed'),
+});
+if (tls) {
+  logger.info({ certFile: tls.certFile, source: tls.source }, 'tls certificate');
+}
+const server = createApp({ config, logger, tls: tls ?? undefined });
+handleStopSignals(createShutdown({ server, logger }));
 const { port } = await server.listen();
-const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-logger.info({ port, host: config.host, url: `http://${shownHost}:${port}` }, 'listening');
-
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  const forceExit = setTimeout(() => process.exit(1), 5000);
-  forceExit.unref();
-  server.close().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    },
+const urls = serverUrls(server.scheme, config.host, port);
+logger.info({ port, host: config.host, url: urls[0], urls }, 'listening');
+if (tls && tls.source !== 'files') {
+  logger.info(
+    { urls: urls.slice(1) },
+    'self-signed certificate: on a phone on the same network open one of these URLs and accept the warning once',
   );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -40,6 +40,7 @@ import {
 } from '../shared/index';
 import type { Config } from './config';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 import { createRateLimiters } from './rate-limit';
 import { RelayChunkSchema, type ParsedRelayChunk } from './relay/relay-chunk';
 import { RelayHub } from './relay/relay-hub';
@@ -69,6 +70,8 @@ export interface SignallingDeps {
   relayLog?: Logger;
   /** The egress manager (HLS mirror, restreams, recording); absent in signalling-only tests. */
   egress?: EgressPort;
+  /** Prometheus counters; absent in signalling-only tests. */
+  metrics?: Metrics;
 }
 
 /** What signalling needs from egress; implemented by server/egress/egress-manager.ts. */
@@ -121,6 +124,7 @@ export class Signalling {
       socket,
       log: log.child({ peer: socket.id }),
       limits: createRateLimiters(now),
+      metrics: this.#deps.metrics,
     };
     guardUnknownEvents(ctx);
     registerHandler(ctx, 'create_room', {
@@ -501,6 +505,7 @@ export class Signalling {
       return ackError('UNAUTHORIZED', 'The server relay is switched off.');
     }
     const result = this.#hubFor(membership.room.id).publish(chunk.header, chunk.bytes);
+    if (result.ok) this.#deps.metrics?.relayBytesIn.inc(chunk.bytes.byteLength);
     if (!result.ok) {
       ctx.log.debug({ room: membership.room.id }, 'relay chunk over the room byte rate');
       return ackError('RATE_LIMITED', 'The room relay byte rate is exceeded.');
@@ -560,6 +565,7 @@ export class Signalling {
       hlsViewers: this.#deps.egress?.hlsViewers(roomId) ?? 0,
       hlsMirror: this.#deps.egress?.mirrorOn(roomId) ?? false,
     });
+    this.#deps.metrics?.recordPathCounts(roomId, summary.pathCounts);
     this.#deps.io.to(socketRoom(roomId)).emit('stats_summary', summary);
   }
 
@@ -626,6 +632,11 @@ export class Signalling {
           log.info({ active, relayViewers }, 'relay demand');
           this.#sendDemand(roomId);
         },
+        onDelivery: (decision, bytes) => {
+          const metrics = this.#deps.metrics;
+          if (decision === 'send') metrics?.relayBytesOut.inc(bytes);
+          else metrics?.relayFramesDroppedBacklog.inc();
+        },
         onKeyframeNeeded: () => {
           const room = registry.getRoom(roomId);
           if (room?.broadcasterOnline) io.to(room.broadcasterId).emit('keyframe_requested', {});
@@ -690,6 +701,7 @@ export class Signalling {
     void this.#deps.egress?.roomEnded(roomId).catch((err: unknown) => {
       this.#deps.log.warn({ room: roomId, err: (err as Error).message }, 'egress end failed');
     });
+    this.#deps.metrics?.recordPathCounts(roomId, null);
     this.#hubs.get(roomId)?.close();
     this.#hubs.delete(roomId);
   }

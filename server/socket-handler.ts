@@ -8,6 +8,7 @@ import {
   type ErrorCode,
 } from '../shared/index';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 import type { RateLimitKind, TokenBucket } from './rate-limit';
 import type { AppSocket } from './socket-types';
 
@@ -18,6 +19,8 @@ export interface HandlerContext {
   socket: AppSocket;
   log: Logger;
   limits: Record<RateLimitKind, TokenBucket>;
+  /** Absent in tests that build a context by hand. */
+  metrics?: Metrics;
 }
 
 export interface HandlerSpec<S extends z.ZodType, R> {
@@ -75,6 +78,20 @@ function reply(
   }
 }
 
+/** Handler time, rate-limit refusals and join failures, for /metrics. */
+function observe(
+  metrics: Metrics | undefined,
+  event: ClientEventName,
+  result: AckResult<unknown>,
+  startedAt: number,
+): void {
+  if (!metrics) return;
+  metrics.signallingLatency.observe({ event }, (performance.now() - startedAt) / 1000);
+  if (result.ok) return;
+  if (result.error.code === 'RATE_LIMITED') metrics.rateLimited.inc({ scope: event });
+  if (event === 'join_room') metrics.joinFailures.inc({ code: result.error.code });
+}
+
 /**
  * The one place handlers are registered: rate limit → parse with the shared schema → call →
  * ack. A missing ack is fine (the handler still runs); a throw becomes INTERNAL_ERROR.
@@ -86,23 +103,28 @@ export function registerHandler<S extends z.ZodType, R>(
 ): void {
   const listener = async (...args: unknown[]) => {
     const { payload, extra, ack } = splitArgs(args);
+    const startedAt = performance.now();
+    const answer = (result: AckResult<unknown>) => {
+      observe(ctx.metrics, event, result, startedAt);
+      reply(ctx, event, ack, result);
+    };
     try {
       if (!ctx.limits[spec.rateLimit].tryTake()) {
-        return reply(ctx, event, ack, ackError('RATE_LIMITED'));
+        return answer(ackError('RATE_LIMITED'));
       }
       if (extra > 0) {
-        return reply(ctx, event, ack, ackError('INVALID_PAYLOAD', 'Expected a single payload.'));
+        return answer(ackError('INVALID_PAYLOAD', 'Expected a single payload.'));
       }
       const parsed = spec.schema.safeParse(payload);
       if (!parsed.success) {
         ctx.log.debug({ event }, 'invalid payload');
-        return reply(ctx, event, ack, ackError('INVALID_PAYLOAD', describeIssue(parsed.error)));
+        return answer(ackError('INVALID_PAYLOAD', describeIssue(parsed.error)));
       }
       const result = await spec.handle(parsed.data, ctx);
-      reply(ctx, event, ack, result);
+      answer(result);
     } catch (err) {
       ctx.log.error({ err, event }, 'handler threw');
-      reply(ctx, event, ack, ackError('INTERNAL_ERROR'));
+      answer(ackError('INTERNAL_ERROR'));
     }
   };
   // The typed `on` wants a per-event signature; every handler takes unknown args on purpose.
@@ -124,6 +146,7 @@ export function guardUnknownEvents(ctx: HandlerContext): void {
     const result = allowed
       ? ackError('INVALID_PAYLOAD', `Unknown event.`)
       : ackError('RATE_LIMITED');
+    if (!allowed) ctx.metrics?.rateLimited.inc({ scope: 'unknown_event' });
     ctx.log.debug({ event: name.slice(0, 64) }, 'unknown event');
     reply(ctx, name, ack, result);
   });

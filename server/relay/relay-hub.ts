@@ -21,6 +21,8 @@ export interface RelayHubOptions {
   onKeyframeNeeded?: () => void;
   /** At most one keyframe request per this many ms (default 1000). */
   keyframeIntervalMs?: number;
+  /** Each chunk offered to one viewer: sent, or dropped for that viewer's backlog (metrics). */
+  onDelivery?: (decision: 'send' | 'drop', bytes: number) => void;
 }
 
 export type PublishResult =
@@ -198,6 +200,7 @@ export class RelayHub {
   #deliver(sub: Subscriber, chunk: RelayChunk): boolean {
     const limit = this.#options.viewerBacklogBytes;
     const decision = decideChunk(sub, chunk.header, sub.sink.backlogBytes(), limit);
+    this.#options.onDelivery?.(decision, chunk.bytes.byteLength);
     if (decision === 'drop') {
       sub.dropped += 1;
       return false;

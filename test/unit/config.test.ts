@@ -31,7 +31,33 @@ describe('loadConfig', () => {
         viewerBacklogBytes: 2_000_000,
         gopCacheBytes: 8_000_000,
       },
+      dataDir: 'data',
+      tls: { certFile: null, keyFile: null, selfSigned: false },
+      metrics: { token: null },
     });
+  });
+
+  it('reads TLS, self-signed, data dir and metrics token settings', () => {
+    const config = loadConfig({
+      TLS_CERT_FILE: '/etc/roomcast/cert.pem',
+      TLS_KEY_FILE: '/etc/roomcast/key.pem',
+      SELF_SIGNED: '1',
+      DATA_DIR: '/var/lib/roomcast',
+      METRICS_TOKEN: 'metrics-token-0123456789',
+    });
+    expect(config.tls).toEqual({
+      certFile: '/etc/roomcast/cert.pem',
+      keyFile: '/etc/roomcast/key.pem',
+      selfSigned: true,
+    });
+    expect(config.dataDir).toBe('/var/lib/roomcast');
+    expect(config.metrics.token).toBe('metrics-token-0123456789');
+  });
+
+  it('refuses half a TLS setting and a short metrics token, naming the variable', () => {
+    expect(() => loadConfig({ TLS_CERT_FILE: '/c.pem' })).toThrow(/TLS_KEY_FILE/);
+    expect(() => loadConfig({ TLS_KEY_FILE: '/k.pem' })).toThrow(/TLS_CERT_FILE/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
   });
 
   it('reads every variable; PORT=0 is allowed and blanks mean default', () => {
