@@ -37,9 +37,12 @@ describe('REST and static files', () => {
       features: {
         turn: { enabled: false, reason: 'TURN_URLS not set' },
         relay: { enabled: true, reason: null },
-        hls: { enabled: false },
+        restream: { enabled: false, reason: 'RTMP_TARGETS is empty' },
+        recording: { enabled: false, reason: 'RECORD_DIR is not set' },
       },
     });
+    // The mirror is on exactly when ffmpeg was found (.ci/run installs it).
+    expect(body.features.hls.enabled).toBe(body.features.ffmpeg.available);
   });
 
   it('GET /api/ice-servers returns the configured STUN list only', async () => {

@@ -32,6 +32,18 @@ describe('loadConfig', () => {
         gopCacheBytes: 8_000_000,
       },
       dataDir: 'data',
+      egress: {
+        adminToken: null,
+        ffmpegPath: 'ffmpeg',
+        hlsDir: path.join(tmpdir(), 'roomcast-hls'),
+        hlsListSize: 6,
+        hlsPolicy: 'optional',
+        hlsRetentionMs: 60_000,
+        hlsSegmentSeconds: 1,
+        recordDir: null,
+        rtmpTargets: [],
+        transcodeKbps: 2500,
+      },
       tls: { certFile: null, keyFile: null, selfSigned: false },
       metrics: { token: null },
     });
