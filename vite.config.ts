@@ -19,6 +19,7 @@ export default defineConfig({
       '/socket.io': { target: `http://localhost:${devServerPort}`, ws: true },
       '/api': `http://localhost:${devServerPort}`,
       '/healthz': `http://localhost:${devServerPort}`,
+      '/hls': `http://localhost:${devServerPort}`,
     },
   },
 });

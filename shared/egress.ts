@@ -67,7 +67,7 @@ export type HlsPolicy = z.infer<typeof HlsPolicySchema>;
 export const EgressCapabilitiesSchema = z.object({
   /** ffmpeg was found; without it there is no mirror and no restream. */
   ffmpeg: z.boolean(),
-  /** Why egress is off, for the UI (e.g. "ffmpeg not found on the server"). */
+  /** Why egress is off, for the UI (e.g. "ffmpeg is not installed on the server"). */
   reason: z.string().nullable(),
   hlsPolicy: HlsPolicySchema,
   /** Configured restream target names, in config order. */

@@ -63,10 +63,12 @@ export function hlsRouter(egress: EgressManager, log: Logger): Router {
       .then((info) => {
         if (!info.isFile()) return notFound(res);
         if (target.kind === 'playlist') {
-          egress.recordHlsRead(
-            roomId as RoomCode,
-            readerKeyOf(req.query.sid, req.socket.remoteAddress ?? '', req.get('user-agent') ?? ''),
+          const reader = readerKeyOf(
+            req.query.sid,
+            req.socket.remoteAddress ?? '',
+            req.get('user-agent') ?? '',
           );
+          if (reader) egress.recordHlsRead(roomId as RoomCode, reader);
           res.type('application/vnd.apple.mpegurl').set('Cache-Control', 'no-cache');
         } else {
           res.type('video/mp2t').set('Cache-Control', 'public, max-age=31536000, immutable');

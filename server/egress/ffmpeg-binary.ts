@@ -18,7 +18,7 @@ export function probeFfmpeg(path: string): FfmpegProbe {
     const code = (result.error as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT'
-        ? 'ffmpeg not found on the server'
+        ? 'ffmpeg is not installed on the server'
         : `ffmpeg cannot run (${code ?? 'error'})`;
     return { available: false, path, reason };
   }

@@ -49,8 +49,13 @@ export class HlsViewerCounter {
   }
 }
 
-/** A reader key from the request: a well-formed sid, else address + user agent. */
-export function readerKeyOf(sid: unknown, address: string, userAgent: string): string {
-  if (typeof sid === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(sid)) return `s:${sid}`;
+/**
+ * A reader key from the request: a well-formed sid, else address + user agent. Null for a room
+ * member's page (sid `member_…`): that viewer is already counted through its stats.
+ */
+export function readerKeyOf(sid: unknown, address: string, userAgent: string): string | null {
+  if (typeof sid === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(sid)) {
+    return sid.startsWith('member_') ? null : `s:${sid}`;
+  }
   return `a:${address}|${userAgent.slice(0, 200)}`;
 }

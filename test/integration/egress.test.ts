@@ -415,7 +415,7 @@ describe('without ffmpeg', () => {
       features: { hls: { enabled: boolean; reason: string } };
     };
     expect(health.features.hls).toMatchObject({ enabled: false });
-    expect(health.features.hls.reason).toMatch(/ffmpeg not found/);
+    expect(health.features.hls.reason).toMatch(/ffmpeg is not installed on the server/);
     const live = await goLive(server, h264Frames);
     const status = await until('status', () => live.statuses.at(-1), 3000);
     expect(status.capabilities).toMatchObject({ ffmpeg: false });

@@ -188,15 +188,20 @@ describe('HLS viewer counting', () => {
   it('counts distinct recent readers and forgets idle ones', () => {
     let now = 0;
     const counter = new HlsViewerCounter({ now: () => now, windowMs: 10_000 });
-    counter.record('123456', readerKeyOf('abcdefgh12345678', '1.1.1.1', 'UA'));
-    counter.record('123456', readerKeyOf('abcdefgh12345678', '1.1.1.1', 'UA'));
-    counter.record('123456', readerKeyOf(undefined, '2.2.2.2', 'UA'));
+    const key = (sid: string | undefined, address: string) => readerKeyOf(sid, address, 'UA') ?? '';
+    counter.record('123456', key('abcdefgh12345678', '1.1.1.1'));
+    counter.record('123456', key('abcdefgh12345678', '1.1.1.1'));
+    counter.record('123456', key(undefined, '2.2.2.2'));
     expect(counter.count('123456')).toBe(2);
     now = 8000;
-    counter.record('123456', readerKeyOf(undefined, '2.2.2.2', 'UA'));
+    counter.record('123456', key(undefined, '2.2.2.2'));
     now = 12_000;
     expect(counter.count('123456')).toBe(1);
     expect(counter.count('654321')).toBe(0);
+  });
+
+  it('does not count a room member (already counted by its stats) as an HLS reader', () => {
+    expect(readerKeyOf('member_abcdefgh12345678', 'a', 'b')).toBeNull();
   });
 
   it('ignores malformed sids', () => {

@@ -85,6 +85,25 @@ describe('path reason', () => {
     );
   });
 
+  it('explains why HLS plays, and a relay this browser cannot decode', () => {
+    const HLS = { ...WEBRTC, active: 'hls' as const };
+    expect(pathReasonFor({ ...HLS, hlsCause: 'chosen' }, null)).toEqual({
+      key: 'reason.hlsChosen',
+    });
+    expect(text({ ...HLS, hlsCause: 'relay-off' } as Ladder, null)).toBe(
+      'No WebRTC media after 8 s and the server relay is off; using the HLS mirror (a few seconds behind)',
+    );
+    expect(pathReasonFor({ ...HLS, hlsCause: 'relay-unplayable' }, null)?.key).toBe(
+      'reason.hlsRelayUnplayable',
+    );
+    expect(
+      pathReasonFor({ ...RELAY, relayReason: 'overflow', relayPlayable: false }, null),
+    ).toEqual({ key: 'reason.relayUnplayable' });
+    expect(
+      pathReasonFor({ ...WEBRTC, noPath: true, relayPlayable: false, relayAvailable: true }, null),
+    ).toEqual({ key: 'reason.noPathUnplayable', params: { seconds: 8 } });
+  });
+
   it('maps every reported English reason back to its key and params', () => {
     for (const key of PATH_REASON_KEYS) {
       const sentence = translate('en', key, { seconds: 8, protocol: 'TCP' });

@@ -61,9 +61,9 @@ export function liveLatencySeconds(playingDateMs: number | null, nowMs: number):
   return Math.max(0, latency) / 1000;
 }
 
-/** "2.3": seconds with one decimal, for `data-testid="hls-latency"`. */
+/** "2.3 s": seconds with one decimal, for `data-testid="hls-latency"`; "—" while unknown. */
 export function formatLatency(seconds: number | null): string {
-  return seconds === null ? '—' : seconds.toFixed(1);
+  return seconds === null ? '—' : `${seconds.toFixed(1)} s`;
 }
 
 /** The native player's PROGRAM-DATE-TIME of the current frame: its start date plus the position. */
@@ -148,8 +148,16 @@ export interface HlsPlayerOptions {
   /** Tests: inject hls.js or a fake. */
   loadHls?: () => Promise<HlsConstructor>;
   sid?: string;
+  /** `default`: hls.js defaults (the benchmark's baseline); else the low-latency tuning. */
+  tuning?: 'low-latency' | 'default';
   now?: () => number;
 }
+
+/**
+ * Prefix of the sid a room member (the watch page) uses: the server already counts that viewer
+ * by its stats, so it must not count its playlist reads as another HLS viewer.
+ */
+export const MEMBER_SID_PREFIX = 'member_';
 
 const loadHlsJs = async (): Promise<HlsConstructor> => (await import('hls.js')).default;
 
@@ -178,7 +186,10 @@ export class HlsPlayer {
     this.#onChange = opts.onChange;
     this.#loadHls = opts.loadHls ?? loadHlsJs;
     this.#now = opts.now ?? (() => Date.now());
+    this.#tuning = opts.tuning ?? 'low-latency';
   }
+
+  readonly #tuning: 'low-latency' | 'default';
 
   get snapshot(): HlsPlayerSnapshot {
     const level =
@@ -268,7 +279,7 @@ export class HlsPlayer {
   #loadWithHlsJs(HlsJs: HlsConstructor): void {
     this.#hls?.destroy();
     const hls = new HlsJs({
-      ...LOW_LATENCY_CONFIG,
+      ...(this.#tuning === 'default' ? {} : LOW_LATENCY_CONFIG),
       // Our own loop retries a missing playlist with a visible state; hls.js need not.
       manifestLoadPolicy: {
         default: {

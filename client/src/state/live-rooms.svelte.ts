@@ -5,10 +5,11 @@ import {
   type ListedRoom,
   type PublicStream,
 } from '../../../shared/index';
+import { LIVE_ROOMS_LIMIT, mergeLiveEntries } from './live-entries';
+
+export { LIVE_ROOMS_LIMIT, mergeLiveEntries, type LiveEntry } from './live-entries';
 
 export const LIVE_ROOMS_REFRESH_MS = 5000;
-/** The home page shows at most this many rooms. */
-export const LIVE_ROOMS_LIMIT = 50;
 
 const ListedRoomsSchema = z.union([
   z.array(ListedRoomSchema),
@@ -21,55 +22,15 @@ export function parseListedRooms(body: unknown): ListedRoom[] | null {
   return parsed.success ? parsed.data.slice(0, LIVE_ROOMS_LIMIT) : null;
 }
 
-/** `GET /api/streams`: rooms whose public HLS mirror is on; anything else is null. */
+const PublicStreamsSchema = z.union([
+  z.array(PublicStreamSchema),
+  z.object({ streams: z.array(PublicStreamSchema) }).transform((body) => body.streams),
+]);
+
+/** `GET /api/streams` (`{ streams: [...] }` or a bare array): rooms whose mirror is on. */
 export function parsePublicStreams(body: unknown): PublicStream[] | null {
-  const parsed = z.array(PublicStreamSchema).safeParse(body);
+  const parsed = PublicStreamsSchema.safeParse(body);
   return parsed.success ? parsed.data.slice(0, LIVE_ROOMS_LIMIT) : null;
-}
-
-/** One card under "Live now". */
-export interface LiveEntry {
-  roomId: string;
-  title: string;
-  viewerCount: number;
-  startedAt: number;
-  /** Listed by its broadcaster: the card opens the low-latency watch page. */
-  listed: boolean;
-  /** Its public HLS mirror is on (`/live/<room>`). */
-  hls: boolean;
-}
-
-/**
- * Listed rooms first (in the server's order), then mirrors of rooms that are not listed; a room
- * in both lists appears once, marked HLS. A mirror is public by nature, so it is shown too.
- */
-export function mergeLiveEntries(
-  rooms: readonly ListedRoom[],
-  streams: readonly PublicStream[],
-): LiveEntry[] {
-  const mirrored = new Set(streams.map((s) => s.roomId));
-  const entries: LiveEntry[] = rooms.map((room) => ({
-    roomId: room.roomId,
-    title: room.title,
-    viewerCount: room.viewerCount,
-    startedAt: room.startedAt,
-    listed: true,
-    hls: mirrored.has(room.roomId),
-  }));
-  const seen = new Set(entries.map((e) => e.roomId));
-  for (const stream of streams) {
-    if (seen.has(stream.roomId)) continue;
-    seen.add(stream.roomId);
-    entries.push({
-      roomId: stream.roomId,
-      title: stream.title,
-      viewerCount: stream.viewerCount,
-      startedAt: stream.startedAt,
-      listed: false,
-      hls: true,
-    });
-  }
-  return entries.slice(0, LIVE_ROOMS_LIMIT);
 }
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;

@@ -233,9 +233,8 @@ export const en = {
   'check.summary.bad': 'Video cannot reach this browser. Check your connection and try again.',
   'egress.title': 'Share beyond the room',
   'egress.loading': 'Checking what this server can do…',
-  'egress.unavailable':
-    'HLS mirror and restream are unavailable: ffmpeg is not installed on the server',
-  'egress.unavailableDetail': 'Server says: {detail}',
+  'egress.unavailable': 'HLS mirror and restream are unavailable: {reason}',
+  'egress.noFfmpeg': 'ffmpeg is not installed on the server',
   'egress.forcedOn': 'The server keeps the HLS mirror on for every broadcast.',
   'egress.forcedOff': 'The server has switched the HLS mirror off.',
   'egress.hlsToggle': 'Public HLS mirror',
