@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
+import { ffprobeStreams } from '../../test/support/ffprobe';
 import { expect, test } from '../fixtures';
 import { collectPageErrors, goLive, newIsolatedPage } from '../helpers/session';
 import { expectVideoPlaying } from '../helpers/video';
@@ -24,22 +25,6 @@ test.use({
 });
 
 test.afterAll(() => rmSync(hlsDir, { recursive: true, force: true }));
-
-async function ffprobe(target: string): Promise<{ codecs: string[]; duration: number }> {
-  const { stdout } = await run(
-    'ffprobe',
-    ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', target],
-    { timeout: 30_000 },
-  );
-  const json = JSON.parse(stdout) as {
-    streams: { codec_name: string }[];
-    format?: { duration?: string };
-  };
-  return {
-    codecs: json.streams.map((s) => s.codec_name).sort(),
-    duration: Number(json.format?.duration ?? 0),
-  };
-}
 
 async function playlist(page: Page, room: string): Promise<string | null> {
   const res = await page.request.get(`/hls/${room}/index.m3u8`);
@@ -70,7 +55,7 @@ test('a broadcaster turns the mirror on and /live/<room> plays it with hls.js; s
     .poll(async () => segments(await playlist(page, room)).length, { timeout: 20_000 })
     .toBeGreaterThanOrEqual(2);
   const url = `${baseURL}/hls/${room}/index.m3u8`;
-  expect((await ffprobe(url)).codecs).toEqual(['aac', 'h264']);
+  expect((await ffprobeStreams(url)).codecs).toEqual(['aac', 'h264']);
 
   const watcher = await newIsolatedPage(browser, baseURL ?? '');
   const watcherErrors = collectPageErrors(watcher.page);
@@ -119,7 +104,10 @@ test('a VP9-only encoder is transcoded by the server and still plays', async ({
   await expect
     .poll(async () => segments(await playlist(page, room)).length, { timeout: 30_000 })
     .toBeGreaterThanOrEqual(2);
-  expect((await ffprobe(`${baseURL}/hls/${room}/index.m3u8`)).codecs).toEqual(['aac', 'h264']);
+  expect((await ffprobeStreams(`${baseURL}/hls/${room}/index.m3u8`)).codecs).toEqual([
+    'aac',
+    'h264',
+  ]);
   const watcher = await newIsolatedPage(browser, baseURL ?? '');
   await watcher.page.goto(`/live/${room}`);
   await expectVideoPlaying(watcher.page, 'hls-video', { timeoutMs: 30_000 });
@@ -180,7 +168,7 @@ test('restream lands H.264 + AAC in a real RTMP listener', async ({ page }) => {
     await page.waitForTimeout(7000);
     await page.getByTestId('restream-toggle').click();
     await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    const probe = await ffprobe(outFile);
+    const probe = await ffprobeStreams(outFile);
     expect(probe.codecs).toEqual(['aac', 'h264']);
     expect(probe.duration).toBeGreaterThanOrEqual(5);
     // The stream key never reaches the page.

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { RoomCode } from '../../shared/index';
@@ -59,10 +59,11 @@ export function hlsRouter(egress: EgressManager, log: Logger): Router {
       notFound(res);
       return;
     }
-    void stat(target.path)
-      .then((info) => {
-        if (!info.isFile()) return notFound(res);
-        if (target.kind === 'playlist') {
+    if (target.kind === 'playlist') {
+      // ffmpeg rewrites the playlist every segment: read it whole, so the length we announce is
+      // the length we send (a stat + stream could disagree and corrupt the keep-alive stream).
+      void readFile(target.path)
+        .then((body) => {
           const reader = readerKeyOf(
             req.query.sid,
             req.socket.remoteAddress ?? '',
@@ -70,9 +71,17 @@ export function hlsRouter(egress: EgressManager, log: Logger): Router {
           );
           if (reader) egress.recordHlsRead(roomId as RoomCode, reader);
           res.type('application/vnd.apple.mpegurl').set('Cache-Control', 'no-cache');
-        } else {
-          res.type('video/mp2t').set('Cache-Control', 'public, max-age=31536000, immutable');
-        }
+          if (req.method === 'HEAD') res.set('Content-Length', String(body.byteLength)).end();
+          else res.send(body);
+        })
+        .catch(() => notFound(res));
+      return;
+    }
+    // Segments are renamed into place complete (`temp_file`) and never change after.
+    void stat(target.path)
+      .then((info) => {
+        if (!info.isFile()) return notFound(res);
+        res.type('video/mp2t').set('Cache-Control', 'public, max-age=31536000, immutable');
         res.set('Content-Length', String(info.size));
         if (req.method === 'HEAD') {
           res.end();

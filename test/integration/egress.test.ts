@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressStatus, RelayFrame } from '../../shared/index';
+import { ffprobeStreams } from '../support/ffprobe';
 import { makeRelayFrames } from '../support/media-fixture';
 import { publishPaced, type PacedPublisher } from '../support/paced-publisher';
 import {
@@ -22,22 +23,6 @@ import {
 } from './helpers';
 
 const run = promisify(execFile);
-
-async function ffprobeStreams(target: string): Promise<{ codecs: string[]; duration: number }> {
-  const { stdout } = await run(
-    'ffprobe',
-    ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', target],
-    { timeout: 20_000 },
-  );
-  const json = JSON.parse(stdout) as {
-    streams: { codec_name: string }[];
-    format?: { duration?: string };
-  };
-  return {
-    codecs: json.streams.map((s) => s.codec_name).sort(),
-    duration: Number(json.format?.duration ?? 0),
-  };
-}
 
 async function until<T>(
   what: string,
@@ -271,6 +256,54 @@ describe('HLS mirror', () => {
       expect(res.status, p).toBe(404);
       expect(res.headers.get('content-type') ?? '', p).not.toContain('text/html');
     }
+    live.stop();
+  }, 30_000);
+});
+
+describe('server mirror policy', () => {
+  it('HLS_MIRROR=forced_on mirrors every room and refuses to switch it off', async () => {
+    const { server } = await serverWith({ HLS_MIRROR: 'forced_on' });
+    const live = await goLive(server, h264Frames);
+    const first = await until('status', () => live.statuses.at(-1), 3000);
+    expect(first.hls.on).toBe(true);
+    expect(first.capabilities.hlsPolicy).toBe('forced_on');
+    const refused = await emitAck(live.broadcaster, 'egress_set', { hls: false });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    await until(
+      'the forced mirror plays',
+      async () => (await fetch(`${server.url}/hls/${live.roomId}/index.m3u8`)).status === 200,
+      15_000,
+    );
+    live.stop();
+  }, 30_000);
+
+  it('HLS_MIRROR=forced_off refuses to switch it on', async () => {
+    const { server } = await serverWith({ HLS_MIRROR: 'forced_off' });
+    const live = await goLive(server, h264Frames);
+    const refused = await emitAck(live.broadcaster, 'egress_set', { hls: true });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    expect((await fetch(`${server.url}/hls/${live.roomId}/index.m3u8`)).status).toBe(404);
+    live.stop();
+  }, 30_000);
+
+  it('only the broadcaster can switch egress', async () => {
+    const { server } = await serverWith({});
+    const live = await goLive(server, h264Frames);
+    const viewer = await connectClient(server.url);
+    expectOk(await emitAck(viewer, 'join_room', { roomId: live.roomId }));
+    expect(await emitAck(viewer, 'egress_set', { hls: true })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_BROADCASTER' },
+    });
+    const stranger = await connectClient(server.url);
+    expect(await emitAck(stranger, 'restream_set', { target: 'x', on: true })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_IN_ROOM' },
+    });
+    expect(await emitAck(live.broadcaster, 'egress_set', { hls: 'yes' })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD' },
+    });
     live.stop();
   }, 30_000);
 });
