@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { Server } from 'socket.io';
 import { LIMITS, STATS_SUMMARY_INTERVAL_MS } from '../shared/index';
+import { AbuseLimits } from './abuse-limits';
+import { loadOrCreateRoomSecret } from './broadcaster-token';
 import type { Config } from './config';
-import { createHttpApp } from './http-routes';
+import { createHttpApp, originAllowed } from './http-routes';
 import { roomIceServers, welcomeIceServers } from './ice-servers';
 import { subsystemLogger, type Logger } from './logger';
 import { RoomRegistry, type Timers } from './room-registry';
@@ -19,6 +21,8 @@ export interface AppDeps {
   now?: () => number;
   /** Grace-period timers; tests inject fakes so expiry is instant. */
   timers?: Timers;
+  /** Overrides ROOM_SECRET / the DATA_DIR file (tests). */
+  roomSecret?: string;
 }
 
 export interface App {
@@ -26,6 +30,7 @@ export interface App {
   httpServer: HttpServer;
   io: AppServer;
   registry: RoomRegistry;
+  signalling: Signalling;
   listen(port?: number, host?: string): Promise<{ port: number }>;
   close(): Promise<void>;
 }
@@ -48,7 +53,12 @@ export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const roomsLog = subsystemLogger(logger, 'rooms');
 
+  const roomSecret =
+    deps.roomSecret ?? loadOrCreateRoomSecret(config.access.roomSecret, config.access.dataDir);
+  const abuse = new AbuseLimits(config.limits);
+
   const registry = new RoomRegistry({
+    roomSecret,
     maxViewersPerRoom: config.rooms.maxViewersPerRoom,
     maxRooms: config.rooms.maxRooms,
     reclaimGraceMs: config.rooms.reclaimGraceMs,
@@ -62,7 +72,15 @@ export function createApp(deps: AppDeps): App {
   const io: AppServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: LIMITS.maxMessageBytes,
-    cors: { origin: false },
+    cors: {
+      origin: config.access.allowedOrigins.length > 0 ? config.access.allowedOrigins : false,
+    },
+    // CORS headers do not bind WebSockets: refuse foreign Origins at the handshake itself.
+    allowRequest: (req, callback) =>
+      callback(
+        null,
+        originAllowed(req.headers.origin, req.headers.host, config.access.allowedOrigins),
+      ),
   });
 
   const app = createHttpApp({
@@ -73,6 +91,12 @@ export function createApp(deps: AppDeps): App {
     now,
     startedAt: now(),
     version: readVersion(),
+    abuse,
+    broadcastTokenRequired: config.access.broadcastToken !== null,
+    admin: {
+      rooms: () => signalling.adminRooms(),
+      closeRoom: (roomId) => signalling.closeRoom(roomId, 'closed_by_admin'),
+    },
   });
   // Socket.IO answers /socket.io/* itself before the request reaches Express.
   httpServer.on('request', app);
@@ -88,6 +112,8 @@ export function createApp(deps: AppDeps): App {
     relay: config.relay,
     ladder: config.ladder,
     relayLog: logger.child({ subsystem: 'relay' }),
+    access: config.access,
+    abuse,
   });
   io.on('connection', (socket) => signalling.handleConnection(socket));
 
@@ -98,6 +124,7 @@ export function createApp(deps: AppDeps): App {
     httpServer,
     io,
     registry,
+    signalling,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);

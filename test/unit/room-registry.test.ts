@@ -57,11 +57,12 @@ describe('RoomRegistry', () => {
     ctx = makeRegistry();
   });
 
-  it('creates a room bound to its broadcaster with a 32-byte base64url token', () => {
+  it('creates a room bound to its broadcaster with a signed token', () => {
     const { room, broadcasterToken } = create(ctx.registry, 'b1', { title: 'Hi', listed: true });
     expect(room.id).toMatch(/^\d{6}$/);
     expect(room.broadcasterId).toBe('b1');
-    expect(broadcasterToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // base64url(payload) "." base64url(HMAC-SHA256)
+    expect(broadcasterToken).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
     expect(ctx.registry.membershipOf('b1')).toMatchObject({ role: 'broadcaster' });
   });
 
