@@ -247,7 +247,7 @@ describe('fuzz: 100k random and malformed events', () => {
     }
   });
 
-    const sockets: TestSocket[] = [broadcaster, ...viewers, ...loners];
+  it('stays up, answers every acked event with a typed ack, and keeps RSS bounded', async () => {
     const codes = new Map<string, number>();
     const untyped: unknown[] = [];
     let peakRss = rssOf(child.pid!);
