@@ -434,7 +434,7 @@ describe('security headers and origins', () => {
       const res = await fetch(`${t.url}${path}`);
       const csp = res.headers.get('content-security-policy') ?? '';
       expect(csp).toContain("default-src 'self'");
-      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("script-src 'self' blob:");
       expect(csp).toContain("connect-src 'self'");
       expect(csp).toContain("media-src 'self' blob: mediastream:");
       expect(csp).toContain("img-src 'self' data: blob:");

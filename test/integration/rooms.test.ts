@@ -57,6 +57,7 @@ describe('rooms: create, join, leave, reclaim', () => {
       modeReason: null,
       relayAvailable: true,
       ladder: { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 },
+      hlsMirror: false,
     });
     expect(await joined).toEqual({ viewerId: viewer.id, mode: 'webrtc', iceServers: [] });
 
