@@ -236,6 +236,10 @@ export class Signalling {
     const { socket } = ctx;
     const { io, registry } = this.#deps;
     const roomId = payload.roomId as RoomCode;
+    // ROOM_NOT_FOUND vs UNAUTHORIZED tells whether a code is live, so reclaim failures share the
+    // failed-join budget: probing by reclaim is capped like probing by join.
+    const blockedFor = await this.#abuse.joinBlockedFor(socket.data.ip);
+    if (blockedFor !== null) return ackError('RATE_LIMITED', rateLimitedMessage(blockedFor));
     // A room gone after a restart comes back under its code, with what the broadcaster resends.
     // Re-creating is creating: it needs the broadcast token.
     const canRecreate = socket.data.mayBroadcast && !registry.getRoom(roomId);
@@ -251,6 +255,9 @@ export class Signalling {
     const result = registry.reclaimRoom(roomId, payload.broadcasterToken, socket.id, recreate);
     if (!result.ok) {
       ctx.log.info({ room: roomId, code: result.code }, 'reclaim refused');
+      if (result.code === 'ROOM_NOT_FOUND' || result.code === 'UNAUTHORIZED') {
+        await this.#abuse.recordFailedJoin(socket.data.ip);
+      }
       return ackError(result.code);
     }
     const { room, previousBroadcasterId } = result.value;

@@ -159,7 +159,6 @@ describe('room enumeration', () => {
     for (let i = 0; i < 10; i++) {
       const result = await emitAck(prober, 'join_room', { roomId: missingCode(t, 500 + i) });
       expect(result).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
-      await sleep(210); // under the per-socket request bucket, so only the per-IP limit bites
     }
     const eleventh = await emitAck<never>(prober, 'join_room', { roomId: missingCode(t, 900) });
     expect(eleventh).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
@@ -179,6 +178,27 @@ describe('room enumeration', () => {
       roomId,
     );
   }, 20_000);
+
+  it('counts reclaim_room probes (live code: UNAUTHORIZED, else ROOM_NOT_FOUND) in the same budget', async () => {
+    const { roomId } = await roomWithViewers(t.url, 0);
+    const prober = await connectFrom(t.url, { localAddress: '127.0.0.6' });
+    const token = 'x'.repeat(43);
+    for (let i = 0; i < 5; i++) {
+      expect(
+        await emitAck(prober, 'reclaim_room', { roomId, broadcasterToken: token }),
+      ).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+      expect(await emitAck(prober, 'join_room', { roomId: missingCode(t, 700 + i) })).toMatchObject(
+        { ok: false, error: { code: 'ROOM_NOT_FOUND' } },
+      );
+    }
+    expect(
+      await emitAck(prober, 'reclaim_room', { roomId, broadcasterToken: token }),
+    ).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+    expect(await emitAck(prober, 'join_room', { roomId })).toMatchObject({
+      ok: false,
+      error: { code: 'RATE_LIMITED' },
+    });
+  });
 
   it('limits create_room per IP', async () => {
     const limited = await startServer({ CREATE_ROOMS_PER_MIN: '2' });

@@ -215,6 +215,17 @@ describe('BroadcastSession', () => {
     });
   });
 
+  it('ends the broadcast and says why when an admin closes the room', async () => {
+    const mesh = await goLive();
+    signalling.emit('room_closed', { roomId: '999999' as never, reason: 'closed_by_admin' });
+    expect(session.phase).toBe('live');
+    signalling.emit('room_closed', { roomId: '123456' as never, reason: 'closed_by_admin' });
+    expect(session.phase).toBe('ended');
+    expect(session.error).toEqual({ key: 'broadcast.closedByAdmin' });
+    expect(mesh.closed).toBe(true);
+    expect(storage.getItem(RECLAIM_STORAGE_KEY)).toBeNull();
+  });
+
   it('sends the room password with create_room and resends it on reclaim', async () => {
     session.password = 'open sesame';
     await goLive();

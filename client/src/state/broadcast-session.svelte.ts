@@ -192,6 +192,7 @@ export class BroadcastSession {
       s.on('signal', (msg) => void this.#mesh?.handleSignal(msg)),
       s.on('stats_summary', (summary) => this.handleStatsSummary(summary)),
       s.on('chat', (message) => this.handleChat(message)),
+      s.on('room_closed', ({ roomId, reason }) => this.handleRoomClosed(roomId, reason)),
     );
     this.connection = s.connectionState;
     const connected = s.connect().then(
@@ -449,6 +450,14 @@ export class BroadcastSession {
       if (upstream === this.#upstream) this.#upstreamError = describe(err);
     }
     if (upstream === this.#upstream) this.#refreshUpstreamStatus();
+  }
+
+  /** The server ended our room (an admin, or shutdown): stop sending and say why. */
+  handleRoomClosed(roomId: string, reason: string): void {
+    if (roomId !== this.roomId || !this.isLive) return;
+    this.#teardownRoom();
+    this.phase = 'ended';
+    if (reason === 'closed_by_admin') this.error = { key: 'broadcast.closedByAdmin' };
   }
 
   handleChat(message: ChatMessage): void {

@@ -64,6 +64,7 @@ export const en = {
   'broadcast.upload': 'Upload {kbps} kbps',
   'broadcast.stop': 'Stop broadcast',
   'broadcast.stopped': 'Your broadcast has ended.',
+  'broadcast.closedByAdmin': 'An administrator closed this room.',
   'broadcast.connecting': 'Connecting to the server…',
 
   'viewers.id': 'Viewer',

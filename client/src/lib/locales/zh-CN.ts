@@ -61,6 +61,7 @@ export const zhCN: Messages = {
   'broadcast.upload': '上行 {kbps} kbps',
   'broadcast.stop': '结束直播',
   'broadcast.stopped': '直播已结束。',
+  'broadcast.closedByAdmin': '管理员已关闭此房间。',
   'broadcast.connecting': '正在连接服务器…',
 
   'viewers.id': '观众',
