@@ -5,11 +5,13 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { Server } from 'socket.io';
 import { LIMITS, STATS_SUMMARY_INTERVAL_MS } from '../shared/index';
+import { AbuseLimits } from './abuse-limits';
+import { loadOrCreateRoomSecret } from './broadcaster-token';
 import type { Config } from './config';
 import { probeFfmpeg, type FfmpegProbe } from './egress/ffmpeg-binary';
 import { EgressManager } from './egress/egress-manager';
 import type { RelaySource } from './egress/ffmpeg-pipeline';
-import { createHttpApp } from './http-routes';
+import { createHttpApp, originAllowed } from './http-routes';
 import { roomIceServers, welcomeIceServers } from './ice-servers';
 import { subsystemLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
@@ -34,6 +36,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Created here when absent; egress and Redis register their checks on it. */
   readiness?: Readiness;
+  /** Overrides ROOM_SECRET / the DATA_DIR file (tests). */
+  roomSecret?: string;
 }
 
 export interface App {
@@ -46,6 +50,7 @@ export interface App {
   readiness: Readiness;
   /** `https` when started with a certificate. */
   scheme: 'http' | 'https';
+  signalling: Signalling;
   listen(port?: number, host?: string): Promise<{ port: number }>;
   close(): Promise<void>;
 }
@@ -71,7 +76,12 @@ export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const roomsLog = subsystemLogger(logger, 'rooms');
 
+  const roomSecret =
+    deps.roomSecret ?? loadOrCreateRoomSecret(config.access.roomSecret, config.access.dataDir);
+  const abuse = new AbuseLimits(config.limits);
+
   const registry = new RoomRegistry({
+    roomSecret,
     maxViewersPerRoom: config.rooms.maxViewersPerRoom,
     maxRooms: config.rooms.maxRooms,
     reclaimGraceMs: config.rooms.reclaimGraceMs,
@@ -88,7 +98,15 @@ export function createApp(deps: AppDeps): App {
   const io: AppServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: LIMITS.maxMessageBytes,
-    cors: { origin: false },
+    cors: {
+      origin: config.access.allowedOrigins.length > 0 ? config.access.allowedOrigins : false,
+    },
+    // CORS headers do not bind WebSockets: refuse foreign Origins at the handshake itself.
+    allowRequest: (req, callback) =>
+      callback(
+        null,
+        originAllowed(req.headers.origin, req.headers.host, config.access.allowedOrigins),
+      ),
   });
 
   const metrics =
@@ -137,6 +155,12 @@ export function createApp(deps: AppDeps): App {
     egress,
     readiness,
     metrics,
+    abuse,
+    broadcastTokenRequired: config.access.broadcastToken !== null,
+    admin: {
+      rooms: () => signalling.adminRooms(),
+      closeRoom: (roomId) => signalling.closeRoom(roomId, 'closed_by_admin'),
+    },
   });
   // engine.io answers /socket.io/* (long-polling) on its own 'request' listener; Express must
   // not answer those too, or the poll's response gets a second set of headers.
@@ -158,6 +182,8 @@ export function createApp(deps: AppDeps): App {
     relayLog: logger.child({ subsystem: 'relay' }),
     egress,
     metrics,
+    access: config.access,
+    abuse,
   });
   io.on('connection', (socket) => signalling.handleConnection(socket));
 
@@ -172,6 +198,7 @@ export function createApp(deps: AppDeps): App {
     metrics,
     readiness,
     scheme: deps.tls ? 'https' : 'http',
+    signalling,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);

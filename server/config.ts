@@ -83,6 +83,26 @@ export interface Config {
     /** Bearer token for GET /metrics; null leaves it open. Never logged. */
     token: string | null;
   };
+  access: {
+    /** Required in the handshake `auth.token` to create rooms; null lets anyone broadcast. */
+    broadcastToken: string | null;
+    /** Bearer token for /api/admin/*; null answers 404 there. */
+    adminToken: string | null;
+    /** HMAC key for broadcaster tokens; null → generated once into DATA_DIR. */
+    roomSecret: string | null;
+    dataDir: string;
+    /** Reverse-proxy hops whose X-Forwarded-For is trusted; 0 uses the socket address. */
+    trustProxyHops: number;
+    /** Origins allowed besides the app's own (browser CORS and Socket.IO). */
+    allowedOrigins: string[];
+  };
+  limits: {
+    /** Failed joins (ROOM_NOT_FOUND) per IP per minute before RATE_LIMITED, with backoff. */
+    failedJoinsPerMin: number;
+    createRoomsPerMin: number;
+    /** REST requests per IP per minute (/api/*). */
+    apiRequestsPerMin: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -142,6 +162,33 @@ const boolean = (fallback: boolean) =>
 
 /** A secret too short to resist guessing is a configuration error, not a warning. */
 const MIN_SECRET_LENGTH = 16;
+
+const optionalSecret = (variable: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .min(MIN_SECRET_LENGTH, `${variable} must be at least ${MIN_SECRET_LENGTH} characters`)
+      .max(512)
+      .regex(/^\S+$/, 'must not contain whitespace')
+      .optional(),
+  );
+
+const ORIGIN = /^https?:\/\/[^\s,/]+$/;
+
+/** `true`/`false` (one hop / none) or a hop count. */
+const trustProxy = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .regex(/^(\d{1,2}|true|false|yes|no|on|off)$/, 'must be true, false or a hop count')
+    .optional()
+    .transform((v) => {
+      if (v === undefined || ['false', 'no', 'off'].includes(v)) return 0;
+      if (['true', 'yes', 'on'].includes(v)) return 1;
+      return Number(v);
+    }),
+);
 
 const EnvSchema = z.object({
   PORT: integer(8080, 0, 65535),
@@ -216,15 +263,7 @@ const EnvSchema = z.object({
       ),
   ),
   RECORD_DIR: z.preprocess(blankToUndefined, z.string().max(4096).optional()),
-  ADMIN_TOKEN: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
-      .optional(),
-  ),
   TRANSCODE_KBPS: integer(2500, 200, 50_000),
-  DATA_DIR: z.preprocess(blankToUndefined, z.string().default('data')),
   TLS_CERT_FILE: z.preprocess(blankToUndefined, z.string().optional()),
   TLS_KEY_FILE: z.preprocess(blankToUndefined, z.string().optional()),
   SELF_SIGNED: boolean(false),
@@ -236,6 +275,15 @@ const EnvSchema = z.object({
       .regex(/^\S+$/, 'must not contain whitespace')
       .optional(),
   ),
+  BROADCAST_TOKEN: optionalSecret('BROADCAST_TOKEN'),
+  ADMIN_TOKEN: optionalSecret('ADMIN_TOKEN'),
+  ROOM_SECRET: optionalSecret('ROOM_SECRET'),
+  DATA_DIR: z.preprocess(blankToUndefined, z.string().default('data')),
+  TRUST_PROXY: trustProxy,
+  ALLOWED_ORIGINS: urlList(ORIGIN, 'each entry must be an origin like https://example.org'),
+  FAILED_JOINS_PER_MIN: integer(10, 1, 1_000_000),
+  CREATE_ROOMS_PER_MIN: integer(30, 1, 1_000_000),
+  API_REQUESTS_PER_MIN: integer(300, 1, 10_000_000),
 });
 
 export type ReadSecretFile = (path: string) => string;
@@ -335,5 +383,18 @@ export function loadConfig(
       selfSigned: e.SELF_SIGNED,
     },
     metrics: { token: e.METRICS_TOKEN ?? null },
+    access: {
+      broadcastToken: e.BROADCAST_TOKEN ?? null,
+      adminToken: e.ADMIN_TOKEN ?? null,
+      roomSecret: e.ROOM_SECRET ?? null,
+      dataDir: e.DATA_DIR,
+      trustProxyHops: e.TRUST_PROXY,
+      allowedOrigins: e.ALLOWED_ORIGINS,
+    },
+    limits: {
+      failedJoinsPerMin: e.FAILED_JOINS_PER_MIN,
+      createRoomsPerMin: e.CREATE_ROOMS_PER_MIN,
+      apiRequestsPerMin: e.API_REQUESTS_PER_MIN,
+    },
   };
 }

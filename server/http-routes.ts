@@ -1,9 +1,16 @@
-import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import express, { type ErrorRequestHandler, type Express, type Response } from 'express';
-import { PROTOCOL_VERSION } from '../shared/index';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type RequestHandler,
+  type Response,
+} from 'express';
+import helmet from 'helmet';
+import { PROTOCOL_VERSION, ROOM_CODE_PATTERN, type RoomCode } from '../shared/index';
+import { clientIp, rateLimitedMessage, type AbuseLimits } from './abuse-limits';
 import type { Config } from './config';
+import { bearerMatches, secretEquals } from './secret-equals';
 import { turnStatus, welcomeIceServers } from './ice-servers';
 import type { Logger } from './logger';
 import type { EgressManager } from './egress/egress-manager';
@@ -23,13 +30,66 @@ export interface HttpDeps {
   egress?: EgressManager;
   readiness?: Readiness;
   metrics?: Metrics;
+  /** Per-IP REST limit; absent → unlimited (unit tests). */
+  abuse?: AbuseLimits;
+  /** The admin API's view of signalling; bound late because signalling is created after. */
+  admin?: AdminPort;
+  /** Whether `welcome` will ask for a broadcast token (also in /healthz for the broadcast page). */
+  broadcastTokenRequired?: boolean;
 }
 
-/** Constant-time `Authorization: Bearer <token>` check. */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(/^Bearer (\S+)$/.exec(header ?? '')?.[1] ?? '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+export interface AdminPort {
+  rooms(): unknown[];
+  /** False when no such room. */
+  closeRoom(roomId: RoomCode): boolean;
+}
+
+/**
+ * Origins allowed to call us from a browser: our own (the request's Host) and ALLOWED_ORIGINS.
+ * Requests without an Origin (same-origin GETs, curl, server-to-server) are not cross-origin.
+ */
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowedOrigins: readonly string[],
+): boolean {
+  if (origin === undefined) return true;
+  if (allowedOrigins.includes(origin)) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CSP: only our origin, plus blob:/mediastream: media, data:/blob: images and blob: workers
+ * (hls.js). 'self' covers same-origin ws:/wss: in Chromium and Firefox. No
+ * upgrade-insecure-requests and no HSTS here: LAN deployments run over plain http, and HSTS
+ * belongs to the TLS terminator.
+ */
+export function securityHeaders(): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        // blob: for the relay's AudioWorklet fallback (frame-source.ts builds its module as a blob).
+        scriptSrc: ["'self'", 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:', 'mediastream:'],
+        connectSrc: ["'self'"],
+        workerSrc: ["'self'", 'blob:'],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'self'"],
+      },
+    },
+    strictTransportSecurity: false,
+  });
 }
 
 /** Optional rungs, reported by /healthz so operators and the UI see what is on and why not. */
@@ -66,11 +126,40 @@ function sendJsonError(res: Response, status: number, code: string, message: str
 /** Paths the SPA history fallback must never answer. */
 const NON_SPA_PREFIX = /^\/(api|socket\.io|healthz|readyz|metrics|hls)(\/|$)/;
 
+/** Without ADMIN_TOKEN these routes do not exist (404), so nothing hints at an admin API. */
+function adminRoutes(adminToken: string, admin: AdminPort): express.Router {
+  const router = express.Router();
+  router.use((req, res, next) => {
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    if (secretEquals(given, adminToken)) return next();
+    res.set('WWW-Authenticate', 'Bearer');
+    sendJsonError(res, 401, 'UNAUTHORIZED', 'A valid admin token is required.');
+  });
+  router.get('/rooms', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ rooms: admin.rooms() });
+  });
+  router.post('/rooms/:room/close', (req, res) => {
+    const roomId = req.params.room;
+    if (typeof roomId !== 'string' || !ROOM_CODE_PATTERN.test(roomId)) {
+      sendJsonError(res, 400, 'INVALID_PAYLOAD', 'A room code is six digits.');
+      return;
+    }
+    if (!admin.closeRoom(roomId as RoomCode)) {
+      sendJsonError(res, 404, 'ROOM_NOT_FOUND', 'No live room has that number.');
+      return;
+    }
+    res.json({ roomId, closed: true });
+  });
+  return router;
+}
+
 export function createHttpApp(deps: HttpDeps): Express {
   const { config, registry, log } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', 'weak');
+  app.use(securityHeaders());
 
   app.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({
@@ -81,6 +170,7 @@ export function createHttpApp(deps: HttpDeps): Express {
       rooms: registry.roomCount,
       clients: deps.clientCount(),
       features: featureStatus(config, deps.egress),
+      broadcastTokenRequired: deps.broadcastTokenRequired ?? false,
     });
   });
 
@@ -118,7 +208,45 @@ export function createHttpApp(deps: HttpDeps): Express {
   }
 
   const api = express.Router();
+  const ipOf = (req: express.Request) =>
+    clientIp(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      config.access.trustProxyHops,
+    );
+  // CORS: our own origin and ALLOWED_ORIGINS get the headers; other origins get 403.
+  api.use((req, res, next) => {
+    const origin = req.headers.origin;
+    if (!originAllowed(origin, req.headers.host, config.access.allowedOrigins)) {
+      sendJsonError(res, 403, 'FORBIDDEN_ORIGIN', 'This origin may not call the API.');
+      return;
+    }
+    if (origin !== undefined) {
+      res.vary('Origin');
+      res.set('Access-Control-Allow-Origin', origin);
+      if (req.method === 'OPTIONS') {
+        res
+          .set('Access-Control-Allow-Methods', 'GET, POST')
+          .set('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+          .set('Access-Control-Max-Age', '600')
+          .status(204)
+          .end();
+        return;
+      }
+    }
+    next();
+  });
+  api.use(async (req, res, next) => {
+    const wait = (await deps.abuse?.tryApiRequest(ipOf(req))) ?? null;
+    if (wait === null) return next();
+    res.set('Retry-After', String(wait));
+    sendJsonError(res, 429, 'RATE_LIMITED', rateLimitedMessage(wait));
+  });
   api.use(express.json({ limit: '16kb' }));
+  const adminToken = config.access.adminToken;
+  if (adminToken !== null && deps.admin) {
+    api.use('/admin', adminRoutes(adminToken, deps.admin));
+  }
   api.get('/ice-servers', (_req, res) => {
     // Anonymous callers get STUN only; TURN credentials go only in room acks over the socket.
     res.set('Cache-Control', 'no-store').json({ iceServers: welcomeIceServers(config) });

@@ -1,4 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mintBroadcasterToken, verifyBroadcasterToken } from './broadcaster-token';
+import type { PasswordHash } from './room-password';
 import type {
   ErrorCode,
   ListedRoom,
@@ -35,7 +37,23 @@ export interface RoomRegistryOptions {
   onRoomExpired?: (room: RoomSnapshot, viewerIds: string[]) => void;
   /** Override the code generator (tests). */
   randomCode?: (max: number) => number;
+  /**
+   * Signs broadcaster tokens. The same secret after a restart lets a broadcaster take its code
+   * back; a random one (the default) only within this process.
+   */
+  roomSecret?: string | Buffer;
 }
+
+export interface RoomOptions {
+  title?: string;
+  listed?: boolean;
+  relayOnly?: boolean;
+  /** scrypt hash of the room password; joins must present it. */
+  password?: PasswordHash | null;
+}
+
+/** Nonces of rooms ended on purpose, so their tokens cannot re-create them (bounded, FIFO). */
+const MAX_REVOKED_NONCES = 10_000;
 
 export interface ViewerEntry {
   joinedAt: number;
@@ -67,8 +85,9 @@ interface Room extends RoomSnapshot {
   broadcasterId: string;
   broadcasterOnline: boolean;
   viewers: Map<string, ViewerEntry>;
-  /** sha256 of the token: the token itself is never kept. */
-  tokenDigest: Buffer;
+  /** sha256 of the signed token's nonce: binds tokens to this room, not just to its code. */
+  nonceDigest: Buffer;
+  password: PasswordHash | null;
   graceTimer: unknown;
 }
 
@@ -96,11 +115,14 @@ export class RoomRegistry {
   readonly #options: RoomRegistryOptions;
   readonly #now: () => number;
   readonly #timers: Timers;
+  readonly #secret: string | Buffer;
+  readonly #revokedNonces = new Set<string>();
 
   constructor(options: RoomRegistryOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#timers = options.timers ?? realTimers;
+    this.#secret = options.roomSecret ?? randomBytes(32);
   }
 
   get roomCount(): number {
@@ -119,6 +141,11 @@ export class RoomRegistry {
     return this.#rooms.values();
   }
 
+  /** The room's password hash, or null when it has none (or does not exist). */
+  passwordOf(roomId: RoomCode): PasswordHash | null {
+    return this.#rooms.get(roomId)?.password ?? null;
+  }
+
   membershipOf(peerId: string): Membership | undefined {
     const roomId = this.#membership.get(peerId);
     const room = roomId === undefined ? undefined : this.#rooms.get(roomId);
@@ -128,13 +155,18 @@ export class RoomRegistry {
 
   createRoom(
     broadcasterId: string,
-    options: { title?: string; listed?: boolean; relayOnly?: boolean } = {},
+    options: RoomOptions = {},
   ): RegistryResult<{ room: RoomSnapshot; broadcasterToken: string }> {
     if (this.#membership.has(broadcasterId)) return fail('ALREADY_IN_ROOM');
     if (this.#rooms.size >= this.#options.maxRooms) return fail('SERVER_BUSY');
     const id = allocateRoomCode((code) => this.#rooms.has(code), 32, this.#options.randomCode);
     if (id === null) return fail('SERVER_BUSY');
-    const broadcasterToken = randomBytes(32).toString('base64url');
+    const { token, payload } = mintBroadcasterToken(this.#secret, id, this.#now());
+    const room = this.#insert(id, broadcasterId, payload.nonce, options);
+    return ok({ room, broadcasterToken: token });
+  }
+
+  #insert(id: RoomCode, broadcasterId: string, nonce: string, options: RoomOptions): Room {
     const room: Room = {
       id,
       title: options.title ?? '',
@@ -144,12 +176,13 @@ export class RoomRegistry {
       broadcasterId,
       broadcasterOnline: true,
       viewers: new Map(),
-      tokenDigest: digest(broadcasterToken),
+      nonceDigest: digest(nonce),
+      password: options.password ?? null,
       graceTimer: undefined,
     };
     this.#rooms.set(id, room);
     this.#membership.set(broadcasterId, id);
-    return ok({ room, broadcasterToken });
+    return room;
   }
 
   /**
@@ -246,12 +279,49 @@ export class RoomRegistry {
     roomId: RoomCode,
     broadcasterToken: string,
     newBroadcasterId: string,
-  ): RegistryResult<{ room: RoomSnapshot; previousBroadcasterId: string; wasOnline: boolean }> {
+    /**
+     * When the room is gone (a restart), a validly signed token re-creates it with the same code
+     * and these options. Absent: ROOM_NOT_FOUND as before.
+     */
+    recreate?: RoomOptions,
+  ): RegistryResult<{
+    room: RoomSnapshot;
+    previousBroadcasterId: string;
+    wasOnline: boolean;
+    recreated: boolean;
+  }> {
+    const payload = verifyBroadcasterToken(this.#secret, roomId, broadcasterToken);
     const room = this.#rooms.get(roomId);
-    if (!room) return fail('ROOM_NOT_FOUND');
-    if (!timingSafeEqual(digest(broadcasterToken), room.tokenDigest)) return fail('UNAUTHORIZED');
+    if (!room) {
+      // A bad token for a missing room reads like any missing room: no signature oracle.
+      if (
+        !payload ||
+        !recreate ||
+        this.#revokedNonces.has(digest(payload.nonce).toString('base64'))
+      ) {
+        return fail('ROOM_NOT_FOUND');
+      }
+      if (this.#membership.has(newBroadcasterId)) return fail('ALREADY_IN_ROOM');
+      if (this.#rooms.size >= this.#options.maxRooms) return fail('SERVER_BUSY');
+      const recreated = this.#insert(roomId, newBroadcasterId, payload.nonce, recreate);
+      return ok({
+        room: recreated,
+        previousBroadcasterId: newBroadcasterId,
+        wasOnline: false,
+        recreated: true,
+      });
+    }
+    // A token for an earlier room with the same code has the right signature but not this nonce.
+    if (!payload || !timingSafeEqual(digest(payload.nonce), room.nonceDigest)) {
+      return fail('UNAUTHORIZED');
+    }
     if (room.broadcasterId === newBroadcasterId && room.broadcasterOnline) {
-      return ok({ room, previousBroadcasterId: newBroadcasterId, wasOnline: true });
+      return ok({
+        room,
+        previousBroadcasterId: newBroadcasterId,
+        wasOnline: true,
+        recreated: false,
+      });
     }
     if (this.#membership.has(newBroadcasterId)) return fail('ALREADY_IN_ROOM');
     const previousBroadcasterId = room.broadcasterId;
@@ -264,13 +334,16 @@ export class RoomRegistry {
     room.broadcasterId = newBroadcasterId;
     room.broadcasterOnline = true;
     this.#membership.set(newBroadcasterId, room.id);
-    return ok({ room, previousBroadcasterId, wasOnline });
+    return ok({ room, previousBroadcasterId, wasOnline, recreated: false });
   }
 
-  /** Ends a room for an outside reason (admin, shutdown). Returns the viewers it had. */
-  closeRoom(roomId: RoomCode): string[] {
+  /**
+   * Ends a room for an outside reason (admin, shutdown). Returns the viewers it had. `final`
+   * (admin) also stops its token from re-creating it; a shutdown leaves that possible.
+   */
+  closeRoom(roomId: RoomCode, final = true): string[] {
     const room = this.#rooms.get(roomId);
-    return room ? this.#close(room) : [];
+    return room ? this.#close(room, final) : [];
   }
 
   /** Only rooms whose broadcaster chose "listed": a public list of codes would defeat them. */
@@ -288,7 +361,8 @@ export class RoomRegistry {
     return listed.sort((a, b) => b.startedAt - a.startedAt);
   }
 
-  #close(room: Room): string[] {
+  #close(room: Room, final = true): string[] {
+    if (final) this.#revoke(room.nonceDigest);
     if (room.graceTimer !== undefined) {
       this.#timers.clearTimeout(room.graceTimer);
       room.graceTimer = undefined;
@@ -300,5 +374,13 @@ export class RoomRegistry {
     }
     this.#rooms.delete(room.id);
     return viewerIds;
+  }
+
+  #revoke(nonceDigest: Buffer): void {
+    this.#revokedNonces.add(nonceDigest.toString('base64'));
+    if (this.#revokedNonces.size > MAX_REVOKED_NONCES) {
+      const oldest = this.#revokedNonces.values().next().value;
+      if (oldest !== undefined) this.#revokedNonces.delete(oldest);
+    }
   }
 }

@@ -38,7 +38,10 @@ import {
   type StatsReport,
   type ViewerMode,
 } from '../shared/index';
+import { AbuseLimits, clientIp, rateLimitedMessage } from './abuse-limits';
 import type { Config } from './config';
+import { checkPassword, hashPassword } from './room-password';
+import { secretEquals } from './secret-equals';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { createRateLimiters } from './rate-limit';
@@ -72,7 +75,14 @@ export interface SignallingDeps {
   egress?: EgressPort;
   /** Prometheus counters; absent in signalling-only tests. */
   metrics?: Metrics;
+  /** BROADCAST_TOKEN and TRUST_PROXY; absent → anyone may broadcast, socket address as key. */
+  access?: Pick<Config['access'], 'broadcastToken' | 'trustProxyHops'>;
+  /** Per-IP limits; absent → a default set (Config defaults). */
+  abuse?: AbuseLimits;
 }
+
+export type CloseReason =
+  'broadcaster_left' | 'grace_expired' | 'closed_by_admin' | 'server_shutdown';
 
 /** What signalling needs from egress; implemented by server/egress/egress-manager.ts. */
 export interface EgressPort {
@@ -112,14 +122,32 @@ export class Signalling {
   readonly #hubs = new Map<RoomCode, RelayHub>();
   /** The last relay_demand sent per room: egress status ticks must not repeat it. */
   readonly #lastDemand = new Map<RoomCode, RelayDemand>();
+  readonly #abuse: AbuseLimits;
 
   constructor(deps: SignallingDeps) {
     this.#deps = deps;
+    this.#abuse =
+      deps.abuse ??
+      new AbuseLimits({ failedJoinsPerMin: 10, createRoomsPerMin: 30, apiRequestsPerMin: 300 });
+  }
+
+  /** True when the server wants a token from broadcasters. */
+  get broadcastTokenRequired(): boolean {
+    return (this.#deps.access?.broadcastToken ?? null) !== null;
   }
 
   handleConnection(socket: AppSocket): void {
     const { log, now, welcomeIceServers } = this.#deps;
     socket.data.connectedAt = now();
+    const hops = this.#deps.access?.trustProxyHops ?? 0;
+    socket.data.ip = clientIp(
+      socket.handshake.address,
+      socket.handshake.headers['x-forwarded-for'],
+      hops,
+    );
+    const required = this.#deps.access?.broadcastToken ?? null;
+    const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+    socket.data.mayBroadcast = required === null || secretEquals(auth?.token, required);
     const ctx: HandlerContext = {
       socket,
       log: log.child({ peer: socket.id }),
@@ -202,16 +230,29 @@ export class Signalling {
       clientId: socket.id,
       protocolVersion: PROTOCOL_VERSION,
       iceServers: welcomeIceServers(),
+      broadcastTokenRequired: this.broadcastTokenRequired,
     });
     ctx.log.debug('connected');
   }
 
-  handleCreateRoom(ctx: HandlerContext, payload: CreateRoomRequest): AckResult<CreateRoomResult> {
+  async handleCreateRoom(
+    ctx: HandlerContext,
+    payload: CreateRoomRequest,
+  ): Promise<AckResult<CreateRoomResult>> {
     const { socket } = ctx;
+    if (!socket.data.mayBroadcast) {
+      return ackError('UNAUTHORIZED', 'This server needs a broadcast token to go live.');
+    }
+    if (this.#deps.registry.membershipOf(socket.id)) return ackError('ALREADY_IN_ROOM');
+    const wait = await this.#abuse.tryCreateRoom(socket.data.ip);
+    if (wait !== null) return ackError('RATE_LIMITED', rateLimitedMessage(wait));
+    const password = payload.password ? await hashPassword(payload.password) : null;
+    if (!socket.connected) return ackError('NOT_IN_ROOM');
     const result = this.#deps.registry.createRoom(socket.id, {
       title: payload.title,
       listed: payload.listed,
       relayOnly: payload.relayOnly,
+      password,
     });
     if (!result.ok) return ackError(result.code);
     const { room, broadcasterToken } = result.value;
@@ -228,16 +269,42 @@ export class Signalling {
     });
   }
 
-  handleReclaimRoom(ctx: HandlerContext, payload: ReclaimRoomRequest): AckResult<CreateRoomResult> {
+  async handleReclaimRoom(
+    ctx: HandlerContext,
+    payload: ReclaimRoomRequest,
+  ): Promise<AckResult<CreateRoomResult>> {
     const { socket } = ctx;
     const { io, registry } = this.#deps;
     const roomId = payload.roomId as RoomCode;
-    const result = registry.reclaimRoom(roomId, payload.broadcasterToken, socket.id);
+    // ROOM_NOT_FOUND vs UNAUTHORIZED tells whether a code is live, so reclaim failures share the
+    // failed-join budget: probing by reclaim is capped like probing by join.
+    const blockedFor = await this.#abuse.joinBlockedFor(socket.data.ip);
+    if (blockedFor !== null) return ackError('RATE_LIMITED', rateLimitedMessage(blockedFor));
+    // A room gone after a restart comes back under its code, with what the broadcaster resends.
+    // Re-creating is creating: it needs the broadcast token.
+    const canRecreate = socket.data.mayBroadcast && !registry.getRoom(roomId);
+    const recreate = canRecreate
+      ? {
+          title: payload.title,
+          listed: payload.listed,
+          relayOnly: payload.relayOnly,
+          password: payload.password ? await hashPassword(payload.password) : null,
+        }
+      : undefined;
+    if (!socket.connected) return ackError('NOT_IN_ROOM');
+    const result = registry.reclaimRoom(roomId, payload.broadcasterToken, socket.id, recreate);
     if (!result.ok) {
       ctx.log.info({ room: roomId, code: result.code }, 'reclaim refused');
+      if (result.code === 'ROOM_NOT_FOUND' || result.code === 'UNAUTHORIZED') {
+        await this.#abuse.recordFailedJoin(socket.data.ip);
+      }
       return ackError(result.code);
     }
     const { room, previousBroadcasterId } = result.value;
+    if (result.value.recreated) {
+      void socket.join(socketRoom(room.id));
+      ctx.log.info({ room: room.id }, 'room re-created by reclaim');
+    }
     if (previousBroadcasterId !== socket.id) {
       // The old socket may still be connected (not timed out yet): unbind it.
       io.sockets.sockets.get(previousBroadcasterId)?.leave(socketRoom(room.id));
@@ -266,12 +333,36 @@ export class Signalling {
     });
   }
 
-  handleJoinRoom(ctx: HandlerContext, payload: JoinRoomRequest): AckResult<JoinRoomResult> {
+  async handleJoinRoom(
+    ctx: HandlerContext,
+    payload: JoinRoomRequest,
+  ): Promise<AckResult<JoinRoomResult>> {
     const { socket } = ctx;
     const { io, registry } = this.#deps;
     const roomId = payload.roomId as RoomCode;
+    const { ip } = socket.data;
+    const blockedFor = await this.#abuse.joinBlockedFor(ip);
+    if (blockedFor !== null) return ackError('RATE_LIMITED', rateLimitedMessage(blockedFor));
+    // Members already know where they are: no password and no scrypt for them.
+    if (!registry.membershipOf(socket.id)) {
+      // A missing room and a wrong password cost one scrypt each and answer the same.
+      const room = registry.getRoom(roomId);
+      const stored = registry.passwordOf(roomId);
+      const admitted =
+        room !== undefined &&
+        (stored === null ? true : await checkPassword(stored, payload.password));
+      if (room === undefined) await checkPassword(null, payload.password);
+      if (!admitted || registry.getRoom(roomId) !== room) {
+        await this.#abuse.recordFailedJoin(ip);
+        return ackError('ROOM_NOT_FOUND');
+      }
+      if (!socket.connected) return ackError('NOT_IN_ROOM');
+    }
     const result = registry.joinRoom(roomId, socket.id, (r) => this.#pickMode(r));
-    if (!result.ok) return ackError(result.code);
+    if (!result.ok) {
+      if (result.code === 'ROOM_NOT_FOUND') await this.#abuse.recordFailedJoin(ip);
+      return ackError(result.code);
+    }
     const { room, alreadyJoined } = result.value;
     const entry = room.viewers.get(socket.id);
     const mode: ViewerMode = entry?.mode ?? 'webrtc';
@@ -548,10 +639,39 @@ export class Signalling {
   /** Ends every room (server shutdown), telling its viewers why. */
   closeAllRooms(): void {
     const ids = [...this.#deps.registry.rooms()].map((room) => room.id);
-    for (const roomId of ids) {
-      this.#deps.registry.closeRoom(roomId);
-      this.#closeSocketRoom(roomId, 'server_shutdown');
-    }
+    for (const roomId of ids) this.closeRoom(roomId, 'server_shutdown');
+  }
+
+  /**
+   * Ends one room for an outside reason: everyone in it, the broadcaster included, gets
+   * `room_closed`. False when there is no such room. An admin close also stops the
+   * broadcaster's token from re-creating it; a shutdown keeps that possible (restart).
+   */
+  closeRoom(roomId: RoomCode, reason: CloseReason): boolean {
+    if (!this.#deps.registry.getRoom(roomId)) return false;
+    this.#deps.registry.closeRoom(roomId, reason !== 'server_shutdown');
+    this.#closeSocketRoom(roomId, reason);
+    this.#deps.log.info({ room: roomId, reason }, 'room closed');
+    return true;
+  }
+
+  /** What the admin API lists: every room with its counts and relay state. */
+  adminRooms() {
+    const { registry, egress } = this.#deps;
+    return [...registry.rooms()].map((room) => ({
+      roomId: room.id,
+      title: room.title,
+      listed: room.listed,
+      relayOnly: room.relayOnly,
+      passwordProtected: registry.passwordOf(room.id) !== null,
+      createdAt: room.createdAt,
+      broadcasterOnline: room.broadcasterOnline,
+      viewerCount: room.viewers.size,
+      modeCounts: registry.modeCounts(room.id),
+      relaySubscribers: this.#hubs.get(room.id)?.subscriberCount ?? 0,
+      hlsMirror: egress?.mirrorOn(room.id) ?? false,
+      hlsViewers: egress?.hlsViewers(room.id) ?? 0,
+    }));
   }
 
   publishSummary(roomId: RoomCode): void {
@@ -685,7 +805,7 @@ export class Signalling {
 
   #closeSocketRoom(
     roomId: RoomCode,
-    reason: 'broadcaster_left' | 'grace_expired' | 'server_shutdown',
+    reason: CloseReason,
     /** The broadcaster who ended it already knows. */
     exceptPeer?: string,
   ): void {

@@ -140,7 +140,9 @@ const KNOWN_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENT_NAMES);
 export function guardUnknownEvents(ctx: HandlerContext): void {
   ctx.socket.onAny((event: unknown, ...args: unknown[]) => {
     const name = typeof event === 'string' ? event : String(event);
-    if (KNOWN_EVENTS.has(name)) return;
+    // A protocol event nobody handles (e.g. a feature not wired in) is as unknown as junk.
+    const handled = (ctx.socket as unknown as NodeJS.EventEmitter).listenerCount(name) > 0;
+    if (KNOWN_EVENTS.has(name) && handled) return;
     const { ack } = splitArgs(args);
     const allowed = ctx.limits.request.tryTake();
     const result = allowed

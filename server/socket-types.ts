@@ -6,6 +6,10 @@ export type InterServerEvents = Record<string, never>;
 
 export interface SocketData {
   connectedAt: number;
+  /** Rate-limit key: the client's address (see clientIp). */
+  ip: string;
+  /** The handshake carried BROADCAST_TOKEN (or none is required). */
+  mayBroadcast: boolean;
 }
 
 export type AppServer = Server<

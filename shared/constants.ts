@@ -12,6 +12,8 @@ export const LIMITS = {
   maxCandidateChars: 1024,
   maxChatChars: 500,
   maxTitleChars: 80,
+  /** Room passwords are scrypt-hashed; this caps the work one request can cause. */
+  maxPasswordChars: 128,
   maxPeerIdChars: 64,
   maxCodecNameChars: 32,
   /** A broadcaster reports one digest per viewer; the mesh never gets near this. */

@@ -45,16 +45,30 @@ export const CreateRoomSchema = z.strictObject({
    * over the relay (`mode: 'relay'`, `modeReason: 'forced'`). Kept across reclaim_room.
    */
   relayOnly: z.boolean().optional(),
+  /** Viewers must send it in join_room; stored scrypt-hashed. Empty means none. */
+  password: z.string().max(LIMITS.maxPasswordChars).optional(),
 });
 export type CreateRoomRequest = z.infer<typeof CreateRoomSchema>;
 
 export const ReclaimRoomSchema = z.strictObject({
   roomId: RoomCodeSchema,
   broadcasterToken: z.string().min(16).max(256),
+  /**
+   * Only used when the room no longer exists (a server restart): it is re-created under the
+   * same code with these settings, as in create_room.
+   */
+  listed: z.boolean().optional(),
+  title: z.string().trim().max(LIMITS.maxTitleChars).optional(),
+  relayOnly: z.boolean().optional(),
+  password: z.string().max(LIMITS.maxPasswordChars).optional(),
 });
 export type ReclaimRoomRequest = z.infer<typeof ReclaimRoomSchema>;
 
-export const JoinRoomSchema = z.strictObject({ roomId: RoomCodeSchema });
+export const JoinRoomSchema = z.strictObject({
+  roomId: RoomCodeSchema,
+  /** For password rooms; a wrong or missing one answers ROOM_NOT_FOUND, like a missing room. */
+  password: z.string().max(LIMITS.maxPasswordChars).optional(),
+});
 export type JoinRoomRequest = z.infer<typeof JoinRoomSchema>;
 
 export const LeaveRoomSchema = z.strictObject({}).optional();
@@ -149,6 +163,8 @@ export const WelcomeSchema = z.object({
   clientId: PeerIdSchema,
   protocolVersion: z.number().int(),
   iceServers: z.array(IceServerSchema),
+  /** The server wants BROADCAST_TOKEN in the handshake `auth.token` before create_room. */
+  broadcastTokenRequired: z.boolean().optional(),
 });
 export type Welcome = z.infer<typeof WelcomeSchema>;
 

@@ -73,6 +73,8 @@ export async function startServer(options: StartServerOptions): Promise<ServerUn
           // Room for 10k clients in 1k rooms of 10; the defaults already allow it, this pins it.
           MAX_ROOMS: '100000',
           MAX_VIEWERS_PER_ROOM: '100',
+          // Every simulated broadcaster comes from 127.0.0.1: lift the per-IP create limit.
+          CREATE_ROOMS_PER_MIN: '1000000',
         },
       },
     ),

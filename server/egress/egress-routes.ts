@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { RoomCode } from '../../shared/index';
+import { bearerMatches } from '../secret-equals';
 import type { Logger } from '../logger';
 import { hlsFilePath, recordingPath } from './egress-paths';
 import type { EgressManager } from './egress-manager';
@@ -15,17 +15,6 @@ function notFound(res: Response): void {
     .json({
       error: { code: 'NOT_FOUND', message: 'Not found.' },
     });
-}
-
-/** Constant-time Bearer check; hashing first makes the lengths equal. */
-export function bearerMatches(req: Request, token: string | null): boolean {
-  if (!token) return false;
-  const header = req.get('authorization') ?? '';
-  const m = /^Bearer (.+)$/.exec(header);
-  if (!m?.[1]) return false;
-  const a = createHash('sha256').update(m[1]).digest();
-  const b = createHash('sha256').update(token).digest();
-  return timingSafeEqual(a, b);
 }
 
 /**
@@ -113,7 +102,7 @@ export function egressApiRouter(egress: EgressManager, adminToken: string | null
       notFound(res);
       return false;
     }
-    if (!bearerMatches(req, adminToken)) {
+    if (!bearerMatches(req.get('authorization'), adminToken)) {
       res
         .status(401)
         .set('WWW-Authenticate', 'Bearer')

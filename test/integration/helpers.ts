@@ -33,6 +33,8 @@ export async function startServer(
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     CLIENT_DIR: clientDir,
+    // The generated ROOM_SECRET file goes to a scratch dir, not the checkout.
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'roomcast-data-')),
     ...env,
   });
   const server = createApp({

@@ -25,7 +25,12 @@ describe('rooms: create, join, leave, reclaim', () => {
 
   it('sends welcome with the client id and protocol version on connect', async () => {
     const client = await connectClient(t.url);
-    expect(client.welcome).toEqual({ clientId: client.id, protocolVersion: 1, iceServers: [] });
+    expect(client.welcome).toEqual({
+      clientId: client.id,
+      protocolVersion: 1,
+      iceServers: [],
+      broadcastTokenRequired: false,
+    });
   });
 
   it('creates a room and lets a viewer join; the broadcaster hears viewer_joined', async () => {

@@ -206,9 +206,34 @@ describe('BroadcastSession', () => {
     expect(mesh.opts.codecOrder).toEqual(['H264', 'AV1', 'VP9', 'VP8']);
     expect(mesh.opts.iceServers).toEqual(ROOM.iceServers);
     expect(mesh.streams).toEqual([session.previewStream]);
+    // The settings ride along, so a reclaim can re-create the room after a server restart.
     expect(JSON.parse(storage.getItem(RECLAIM_STORAGE_KEY)!)).toEqual({
       roomId: '123456',
       broadcasterToken: ROOM.broadcasterToken,
+      listed: true,
+      title: 'My show',
+    });
+  });
+
+  it('ends the broadcast and says why when an admin closes the room', async () => {
+    const mesh = await goLive();
+    signalling.emit('room_closed', { roomId: '999999' as never, reason: 'closed_by_admin' });
+    expect(session.phase).toBe('live');
+    signalling.emit('room_closed', { roomId: '123456' as never, reason: 'closed_by_admin' });
+    expect(session.phase).toBe('ended');
+    expect(session.error).toEqual({ key: 'broadcast.closedByAdmin' });
+    expect(mesh.closed).toBe(true);
+    expect(storage.getItem(RECLAIM_STORAGE_KEY)).toBeNull();
+  });
+
+  it('sends the room password with create_room and resends it on reclaim', async () => {
+    session.password = 'open sesame';
+    await goLive();
+    expect(signalling.requestsOf('create_room')).toEqual([
+      { listed: false, password: 'open sesame' },
+    ]);
+    expect(JSON.parse(storage.getItem(RECLAIM_STORAGE_KEY)!)).toMatchObject({
+      password: 'open sesame',
     });
   });
 
@@ -312,7 +337,7 @@ describe('BroadcastSession', () => {
     signalling.welcome('client-2');
     await flush(20);
     expect(signalling.requestsOf('reclaim_room')).toEqual([
-      { roomId: '123456', broadcasterToken: ROOM.broadcasterToken },
+      { roomId: '123456', broadcasterToken: ROOM.broadcasterToken, listed: false },
     ]);
     expect(oldMesh.closed).toBe(true);
     const newMesh = meshes.at(-1)!;

@@ -46,6 +46,15 @@ describe('loadConfig', () => {
       },
       tls: { certFile: null, keyFile: null, selfSigned: false },
       metrics: { token: null },
+      access: {
+        broadcastToken: null,
+        adminToken: null,
+        roomSecret: null,
+        dataDir: 'data',
+        trustProxyHops: 0,
+        allowedOrigins: [],
+      },
+      limits: { failedJoinsPerMin: 10, createRoomsPerMin: 30, apiRequestsPerMin: 300 },
     });
   });
 
@@ -70,6 +79,45 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TLS_CERT_FILE: '/c.pem' })).toThrow(/TLS_KEY_FILE/);
     expect(() => loadConfig({ TLS_KEY_FILE: '/k.pem' })).toThrow(/TLS_CERT_FILE/);
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+  });
+
+  it('reads the access-control and abuse-limit variables', () => {
+    const config = loadConfig({
+      BROADCAST_TOKEN: 'b'.repeat(16),
+      ADMIN_TOKEN: 'a'.repeat(20),
+      ROOM_SECRET: 'r'.repeat(32),
+      DATA_DIR: '/var/lib/roomcast',
+      TRUST_PROXY: 'true',
+      ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080',
+      FAILED_JOINS_PER_MIN: '5',
+      CREATE_ROOMS_PER_MIN: '6',
+      API_REQUESTS_PER_MIN: '7',
+    });
+    expect(config.access).toEqual({
+      broadcastToken: 'b'.repeat(16),
+      adminToken: 'a'.repeat(20),
+      roomSecret: 'r'.repeat(32),
+      dataDir: '/var/lib/roomcast',
+      trustProxyHops: 1,
+      allowedOrigins: ['https://a.example', 'http://b.example:8080'],
+    });
+    expect(config.limits).toEqual({
+      failedJoinsPerMin: 5,
+      createRoomsPerMin: 6,
+      apiRequestsPerMin: 7,
+    });
+    expect(loadConfig({ TRUST_PROXY: '2' }).access.trustProxyHops).toBe(2);
+  });
+
+  it.each([
+    ['ADMIN_TOKEN', 'short'],
+    ['BROADCAST_TOKEN', 'has a space in it ok'],
+    ['ROOM_SECRET', 'tooshort'],
+    ['ALLOWED_ORIGINS', 'https://a.example/path'],
+    ['TRUST_PROXY', 'maybe'],
+    ['FAILED_JOINS_PER_MIN', '0'],
+  ])('rejects a bad %s', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(variable);
   });
 
   it('reads every variable; PORT=0 is allowed and blanks mean default', () => {

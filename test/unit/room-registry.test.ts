@@ -57,11 +57,12 @@ describe('RoomRegistry', () => {
     ctx = makeRegistry();
   });
 
-  it('creates a room bound to its broadcaster with a 32-byte base64url token', () => {
+  it('creates a room bound to its broadcaster with a signed token', () => {
     const { room, broadcasterToken } = create(ctx.registry, 'b1', { title: 'Hi', listed: true });
     expect(room.id).toMatch(/^\d{6}$/);
     expect(room.broadcasterId).toBe('b1');
-    expect(broadcasterToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // base64url(payload) "." base64url(HMAC-SHA256)
+    expect(broadcasterToken).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
     expect(ctx.registry.membershipOf('b1')).toMatchObject({ role: 'broadcaster' });
   });
 
@@ -223,5 +224,98 @@ describe('RoomRegistry viewer modes', () => {
     expect(registry.modeCounts(roomId)).toEqual({ webrtc: 1, relay: 1 });
     expect(registry.setViewerMode('b', 'relay', 'forced')).toBe(false); // the broadcaster
     expect(registry.setViewerMode('nobody', 'relay', 'forced')).toBe(false);
+  });
+});
+
+describe('RoomRegistry signed tokens and re-creation', () => {
+  const secret = 'shared-room-secret-0123456789abcdef';
+  const fixedCode = () => 42917;
+  const make = () =>
+    new RoomRegistry({
+      maxViewersPerRoom: 10,
+      maxRooms: 10,
+      reclaimGraceMs: 0,
+      roomSecret: secret,
+      randomCode: fixedCode,
+    });
+
+  it('re-creates a missing room under its code from a token signed with the same secret', () => {
+    const before = make();
+    const created = before.createRoom('b1', { title: 'Old' });
+    if (!created.ok) throw new Error(created.code);
+    const { room, broadcasterToken } = created.value;
+    // A new process: nothing in memory, the same secret.
+    const after = make();
+    expect(after.reclaimRoom(room.id, broadcasterToken, 'b2')).toEqual({
+      ok: false,
+      code: 'ROOM_NOT_FOUND',
+    });
+    const reclaimed = after.reclaimRoom(room.id, broadcasterToken, 'b2', { title: 'Back' });
+    expect(reclaimed).toMatchObject({ ok: true, value: { recreated: true } });
+    expect(after.getRoom(room.id)).toMatchObject({ title: 'Back', broadcasterId: 'b2' });
+    expect(after.membershipOf('b2')).toMatchObject({ role: 'broadcaster' });
+    // The same token keeps working for the re-created room (another reconnect).
+    after.disconnect('b2');
+    expect(after.getRoom(room.id)).toBeUndefined();
+  });
+
+  it('refuses a token from another secret or for another code', () => {
+    const other = new RoomRegistry({
+      maxViewersPerRoom: 10,
+      maxRooms: 10,
+      reclaimGraceMs: 0,
+      roomSecret: 'a-different-secret-0123456789abcd',
+      randomCode: fixedCode,
+    });
+    const created = other.createRoom('b1');
+    if (!created.ok) throw new Error(created.code);
+    const registry = make();
+    const { broadcasterToken, room } = created.value;
+    expect(registry.reclaimRoom(room.id, broadcasterToken, 'b2', {})).toEqual({
+      ok: false,
+      code: 'ROOM_NOT_FOUND',
+    });
+    expect(registry.reclaimRoom('111111' as RoomCode, broadcasterToken, 'b2', {})).toEqual({
+      ok: false,
+      code: 'ROOM_NOT_FOUND',
+    });
+  });
+
+  it('an old token for a code reused by a new room does not take the new room', () => {
+    const registry = new RoomRegistry({
+      maxViewersPerRoom: 10,
+      maxRooms: 10,
+      reclaimGraceMs: 30_000,
+      roomSecret: secret,
+      randomCode: fixedCode,
+    });
+    const first = registry.createRoom('b1');
+    if (!first.ok) throw new Error(first.code);
+    registry.leave('b1');
+    const second = registry.createRoom('b2');
+    if (!second.ok) throw new Error(second.code);
+    expect(second.value.room.id).toBe(first.value.room.id);
+    expect(registry.reclaimRoom(first.value.room.id, first.value.broadcasterToken, 'b1')).toEqual({
+      ok: false,
+      code: 'UNAUTHORIZED',
+    });
+  });
+
+  it('a room ended on purpose cannot be re-created with its token; a shutdown can', () => {
+    const registry = make();
+    const created = registry.createRoom('b1');
+    if (!created.ok) throw new Error(created.code);
+    const { room, broadcasterToken } = created.value;
+    registry.leave('b1');
+    expect(registry.reclaimRoom(room.id, broadcasterToken, 'b2', {})).toEqual({
+      ok: false,
+      code: 'ROOM_NOT_FOUND',
+    });
+    const again = registry.createRoom('b3');
+    if (!again.ok) throw new Error(again.code);
+    registry.closeRoom(again.value.room.id, false);
+    expect(
+      registry.reclaimRoom(again.value.room.id, again.value.broadcasterToken, 'b3', {}),
+    ).toMatchObject({ ok: true, value: { recreated: true } });
   });
 });

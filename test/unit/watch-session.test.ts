@@ -142,6 +142,25 @@ describe('WatchSession', () => {
     expect(links).toHaveLength(0);
   });
 
+  it('retries a not-found join with the password the viewer types', async () => {
+    signalling.responders.join_room = (payload) =>
+      (payload as { password?: string }).password === 'pw'
+        ? { ok: true, data: JOINED }
+        : { ok: false, error: { code: 'ROOM_NOT_FOUND', message: 'x' } };
+    await session.start('123456');
+    expect(session.state).toBe('not-found');
+    await session.retryWithPassword('wrong');
+    expect(session.state).toBe('not-found');
+    await session.retryWithPassword('pw');
+    expect(session.state).not.toBe('not-found');
+    expect(session.isTerminal).toBe(false);
+    expect(signalling.requestsOf('join_room')).toEqual([
+      { roomId: '123456' },
+      { roomId: '123456', password: 'wrong' },
+      { roomId: '123456', password: 'pw' },
+    ]);
+  });
+
   it('reports an unreachable server as an error', async () => {
     signalling.failConnect = true;
     await session.start('123456');

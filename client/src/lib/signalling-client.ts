@@ -35,6 +35,8 @@ export type SignallingSocket = Socket<ServerToClientEvents, ClientToServerEvents
 export interface SignallingClientOptions {
   /** Defaults to the page's origin. */
   url?: string;
+  /** Read on every (re)connect and sent as the handshake `auth` (e.g. `{ token }`). */
+  auth?: () => Record<string, unknown>;
   ioOptions?: Partial<ManagerOptions & SocketOptions>;
 }
 
@@ -82,6 +84,7 @@ export class SignallingClient {
       reconnectionDelayMax: 5000,
       randomizationFactor: 0.5,
       timeout: 10_000,
+      ...(opts.auth ? { auth: (cb: (data: object) => void) => cb(opts.auth!()) } : {}),
       ...opts.ioOptions,
     });
 
@@ -141,6 +144,24 @@ export class SignallingClient {
     this.#setState('connecting');
     this.#socket.connect();
     return this.#firstWelcome;
+  }
+
+  /**
+   * Drops the connection and opens a new one, so a changed `auth` (a broadcast token typed in)
+   * reaches the server. Resolves with the new connection's welcome.
+   */
+  reconnect(): Promise<Welcome> {
+    if (this.#closed) return Promise.reject(new Error('signalling client is closed'));
+    const next = new Promise<Welcome>((resolve) => {
+      const off = this.onWelcome((welcome) => {
+        off();
+        resolve(welcome);
+      });
+    });
+    this.#socket.disconnect();
+    this.#setState('connecting');
+    this.#socket.connect();
+    return next;
   }
 
   /** Sends a request and waits for its ack. Never rejects: failures come back as `ok: false`. */

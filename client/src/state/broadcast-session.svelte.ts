@@ -69,9 +69,18 @@ export interface RelayUpstreamStatus {
   error: string | null;
 }
 
+/**
+ * Kept in this tab's sessionStorage for reclaim. The room settings let a reclaim re-create the
+ * room under its code after a server restart (password included, or the room would reopen
+ * without one).
+ */
 interface SavedBroadcast {
   roomId: RoomCode;
   broadcasterToken: string;
+  title?: string;
+  listed?: boolean;
+  relayOnly?: boolean;
+  password?: string;
 }
 
 const log = createLogger('broadcast-session');
@@ -107,6 +116,10 @@ export class BroadcastSession {
   codecChoice = $state<CodecChoice>('auto');
   listed = $state(false);
   title = $state('');
+  /** Optional room password; viewers must type it to join. */
+  password = $state('');
+  /** The server asks for BROADCAST_TOKEN (from `welcome`). */
+  tokenRequired = $state(false);
   previewStream = $state.raw<MediaStream | null>(null);
   roomId = $state<RoomCode | null>(null);
   viewerCount = $state(0);
@@ -163,7 +176,10 @@ export class BroadcastSession {
     const s = this.#signalling;
     this.#unsubscribers.push(
       s.onStateChange((state) => this.handleConnectionState(state)),
-      s.onWelcome((welcome) => void this.handleWelcome(welcome.clientId)),
+      s.onWelcome((welcome) => {
+        this.tokenRequired = welcome.broadcastTokenRequired ?? false;
+        void this.handleWelcome(welcome.clientId);
+      }),
       s.on('viewer_joined', ({ viewerId, mode, iceServers }) =>
         this.handleViewerJoined(viewerId, mode, iceServers),
       ),
@@ -176,6 +192,7 @@ export class BroadcastSession {
       s.on('signal', (msg) => void this.#mesh?.handleSignal(msg)),
       s.on('stats_summary', (summary) => this.handleStatsSummary(summary)),
       s.on('chat', (message) => this.handleChat(message)),
+      s.on('room_closed', ({ roomId, reason }) => this.handleRoomClosed(roomId, reason)),
     );
     this.connection = s.connectionState;
     const connected = s.connect().then(
@@ -290,17 +307,14 @@ export class BroadcastSession {
     if (this.phase !== 'setup' && this.phase !== 'ended') return;
     this.phase = 'starting';
     this.error = null;
-    const title = this.title.trim();
-    const result = await this.#signalling.request('create_room', {
-      listed: this.listed,
-      ...(title ? { title } : {}),
-      // ?path=relay makes no peer connections: the server then puts every viewer on the relay.
-      ...(this.pathOverride === 'relay' ? { relayOnly: true } : {}),
-    });
+    const result = await this.#signalling.request('create_room', this.#roomSettings());
     if (this.#destroyed) return;
     if (!result.ok) {
       this.phase = 'setup';
-      this.error = errorFromCode(result.error.code);
+      this.error =
+        result.error.code === 'UNAUTHORIZED' && this.tokenRequired
+          ? { key: 'error.broadcastToken' }
+          : errorFromCode(result.error.code);
       return;
     }
     this.chat = [];
@@ -349,7 +363,23 @@ export class BroadcastSession {
   async handleWelcome(clientId: string): Promise<void> {
     if (!this.isLive || !this.roomId || !this.#token) return;
     if (clientId === this.#liveClientId) return;
-    await this.#reclaim({ roomId: this.roomId, broadcasterToken: this.#token });
+    await this.#reclaim({
+      roomId: this.roomId,
+      broadcasterToken: this.#token,
+      ...this.#roomSettings(),
+    });
+  }
+
+  /** What create_room sends, and what a reclaim resends in case the room must be re-created. */
+  #roomSettings(): Omit<SavedBroadcast, 'roomId' | 'broadcasterToken'> {
+    const title = this.title.trim();
+    return {
+      listed: this.listed,
+      ...(title ? { title } : {}),
+      // ?path=relay makes no peer connections: the server then puts every viewer on the relay.
+      ...(this.pathOverride === 'relay' ? { relayOnly: true } : {}),
+      ...(this.password ? { password: this.password } : {}),
+    };
   }
 
   handleStatsSummary(summary: StatsSummary): void {
@@ -422,6 +452,14 @@ export class BroadcastSession {
     if (upstream === this.#upstream) this.#refreshUpstreamStatus();
   }
 
+  /** The server ended our room (an admin, or shutdown): stop sending and say why. */
+  handleRoomClosed(roomId: string, reason: string): void {
+    if (roomId !== this.roomId || !this.isLive) return;
+    this.#teardownRoom();
+    this.phase = 'ended';
+    if (reason === 'closed_by_admin') this.error = { key: 'broadcast.closedByAdmin' };
+  }
+
   handleChat(message: ChatMessage): void {
     if (message.roomId !== this.roomId) return;
     this.chat = pushBounded(this.chat, message, CHAT_LOG_LIMIT);
@@ -450,7 +488,11 @@ export class BroadcastSession {
     this.roomId = room.roomId;
     this.#token = room.broadcasterToken;
     this.#liveClientId = this.#signalling.clientId;
-    this.#save({ roomId: room.roomId, broadcasterToken: room.broadcasterToken });
+    this.#save({
+      roomId: room.roomId,
+      broadcasterToken: room.broadcasterToken,
+      ...this.#roomSettings(),
+    });
     const mesh = this.#createMesh({
       signalling: this.#signalling,
       iceServers: room.iceServers,
@@ -552,7 +594,18 @@ export class BroadcastSession {
       if (!raw) return null;
       const parsed = JSON.parse(raw) as Partial<SavedBroadcast>;
       if (typeof parsed.roomId === 'string' && typeof parsed.broadcasterToken === 'string') {
-        return { roomId: parsed.roomId, broadcasterToken: parsed.broadcasterToken };
+        // After a reload the form is empty: the saved settings are the room's.
+        if (typeof parsed.title === 'string') this.title = parsed.title;
+        if (typeof parsed.listed === 'boolean') this.listed = parsed.listed;
+        if (typeof parsed.password === 'string') this.password = parsed.password;
+        return {
+          roomId: parsed.roomId,
+          broadcasterToken: parsed.broadcasterToken,
+          ...(typeof parsed.title === 'string' ? { title: parsed.title } : {}),
+          ...(typeof parsed.listed === 'boolean' ? { listed: parsed.listed } : {}),
+          ...(parsed.relayOnly === true ? { relayOnly: true } : {}),
+          ...(typeof parsed.password === 'string' ? { password: parsed.password } : {}),
+        };
       }
     } catch {
       // unreadable: treat as nothing saved

@@ -124,6 +124,8 @@ export class WatchSession {
   #probing = false;
   #unsubscribers: Array<() => void> = [];
   #destroyed = false;
+  /** The room password the viewer typed; rejoins after a reconnect reuse it. */
+  #password = '';
 
   constructor(deps: WatchSessionDeps) {
     this.#signalling = deps.signalling;
@@ -276,8 +278,19 @@ export class WatchSession {
     this.chat = pushBounded(this.chat, message, WATCH_CHAT_LIMIT);
   }
 
+  /** After "not found": the room may have a password. Joins again with it. */
+  async retryWithPassword(password: string): Promise<void> {
+    if (this.state !== 'not-found' || !ROOM_CODE_PATTERN.test(this.roomId)) return;
+    this.#password = password;
+    this.state = 'connecting';
+    await this.#join();
+  }
+
   async #join(): Promise<void> {
-    const result = await this.#signalling.request('join_room', { roomId: this.roomId as RoomCode });
+    const result = await this.#signalling.request('join_room', {
+      roomId: this.roomId as RoomCode,
+      ...(this.#password ? { password: this.#password } : {}),
+    });
     if (this.#destroyed) return;
     if (!result.ok) {
       const code = result.error.code;

@@ -43,6 +43,11 @@ export const en = {
   'broadcast.codecAuto': 'Auto',
   'broadcast.listed': 'List on the home page',
   'broadcast.titleLabel': 'Title (optional)',
+  'broadcast.passwordLabel': 'Room password (optional)',
+  'broadcast.passwordHint': 'Viewers must type it to join.',
+  'broadcast.tokenLabel': 'Broadcast token',
+  'broadcast.tokenHint':
+    'This server lets only people with its token go live. It is remembered on this device.',
   'broadcast.titlePlaceholder': 'What are you streaming?',
   'broadcast.goLive': 'Go live',
   'broadcast.goingLive': 'Going live…',
@@ -59,6 +64,7 @@ export const en = {
   'broadcast.upload': 'Upload {kbps} kbps',
   'broadcast.stop': 'Stop broadcast',
   'broadcast.stopped': 'Your broadcast has ended.',
+  'broadcast.closedByAdmin': 'An administrator closed this room.',
   'broadcast.connecting': 'Connecting to the server…',
 
   'viewers.id': 'Viewer',
@@ -78,6 +84,8 @@ export const en = {
   'watch.ended': 'The broadcast has ended',
   'watch.notFound': 'Room not found',
   'watch.notFoundBody': 'No live broadcast has the number {room}. Check the number and try again.',
+  'watch.passwordLabel': 'Password (if the room has one)',
+  'watch.passwordJoin': 'Join with password',
   'watch.full': 'This room is full',
   'watch.fullBody': 'The room has reached its viewer limit. Try again later.',
   'watch.error': 'Something went wrong',
@@ -131,6 +139,7 @@ export const en = {
   'error.media': 'Could not start the camera or screen: {detail}',
   'error.connect': 'Could not reach the server.',
   'error.reclaim': 'Could not resume the broadcast after reconnecting.',
+  'error.broadcastToken': 'The broadcast token was not accepted. Check it and try again.',
 
   'nav.check': 'Connection check',
   'viewers.reason': 'Reason',
