@@ -58,6 +58,9 @@ export interface App {
 /** Socket.IO's default path, which engine.io serves itself. */
 const SOCKET_IO_PATH = '/socket.io/';
 
+/** How long Socket.IO keeps a dropped socket's session (id, rooms, missed events). */
+const CONNECTION_RECOVERY_MS = 2 * 60 * 1000;
+
 /** The once-a-second summaries go out in this many evenly spaced batches. */
 const SUMMARY_SLICES = 10;
 
@@ -107,6 +110,11 @@ export function createApp(deps: AppDeps): App {
         null,
         originAllowed(req.headers.origin, req.headers.host, config.access.allowedOrigins),
       ),
+    // A dropped socket that comes back within this keeps its id and gets the events it missed.
+    connectionStateRecovery: {
+      maxDisconnectionDuration: CONNECTION_RECOVERY_MS,
+      skipMiddlewares: true,
+    },
   });
 
   const metrics =

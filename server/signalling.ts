@@ -139,6 +139,11 @@ export class Signalling {
   handleConnection(socket: AppSocket): void {
     const { log, now, welcomeIceServers } = this.#deps;
     socket.data.connectedAt = now();
+    if (socket.recovered) {
+      // Socket.IO restored the id and its rooms, but the registry dropped this peer when it
+      // disconnected: leave those rooms until the client rejoins or reclaims.
+      for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
+    }
     const hops = this.#deps.access?.trustProxyHops ?? 0;
     socket.data.ip = clientIp(
       socket.handshake.address,
@@ -300,14 +305,17 @@ export class Signalling {
       }
       return ackError(result.code);
     }
-    const { room, previousBroadcasterId } = result.value;
+    const { room, previousBroadcasterId, wasOnline } = result.value;
     if (result.value.recreated) {
       void socket.join(socketRoom(room.id));
       ctx.log.info({ room: room.id }, 'room re-created by reclaim');
     }
-    if (previousBroadcasterId !== socket.id) {
+    // A recovered socket keeps its id, so an offline seat coming back counts as a change too.
+    if (previousBroadcasterId !== socket.id || !wasOnline) {
       // The old socket may still be connected (not timed out yet): unbind it.
-      io.sockets.sockets.get(previousBroadcasterId)?.leave(socketRoom(room.id));
+      if (previousBroadcasterId !== socket.id) {
+        io.sockets.sockets.get(previousBroadcasterId)?.leave(socketRoom(room.id));
+      }
       void socket.join(socketRoom(room.id));
       socket.to(socketRoom(room.id)).emit('broadcaster_status', {
         roomId: room.id,

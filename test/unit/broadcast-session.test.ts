@@ -348,6 +348,18 @@ describe('BroadcastSession', () => {
     expect(session.viewerCount).toBe(3);
   });
 
+  it('reclaims after a recovered reconnect that kept its socket id', async () => {
+    signalling.responders.reclaim_room = () => ({ ok: true, data: ROOM });
+    await goLive();
+    signalling.setState('reconnecting');
+    signalling.setState('connected');
+    // The recovered socket keeps its id, but the server took the seat offline when it dropped.
+    signalling.welcome(signalling.clientId!);
+    await flush(20);
+    expect(signalling.requestsOf('reclaim_room')).toHaveLength(1);
+    expect(session.phase).toBe('live');
+  });
+
   it('ends the broadcast when the reclaim is refused', async () => {
     signalling.responders.reclaim_room = () => ({
       ok: false,

@@ -4,6 +4,7 @@ import type { ViewerLinkOptions } from '../../client/src/lib/viewer-link';
 import type { RelayPlayerOptions } from '../../client/src/lib/relay-player';
 import {
   FRAME_PROBE_INTERVAL_MS,
+  REJOIN_WINDOW_MS,
   WATCH_CHAT_LIMIT,
   WatchSession,
 } from '../../client/src/state/watch-session.svelte';
@@ -255,6 +256,88 @@ describe('WatchSession', () => {
     expect(links[0]!.closed).toBe(true);
     expect(links).toHaveLength(2);
     expect(session.state).toBe('connecting');
+  });
+
+  it('rejoins after a recovered reconnect that kept its socket id', async () => {
+    await session.start('123456');
+    signalling.setState('reconnecting');
+    signalling.setState('connected');
+    // Socket.IO recovered the session: same id, but the server dropped the viewer on disconnect.
+    signalling.welcome('client-1');
+    await flush(20);
+    expect(signalling.requestsOf('join_room')).toHaveLength(2);
+    expect(links[0]!.closed).toBe(true);
+    expect(links).toHaveLength(2);
+  });
+
+  it('after a server restart keeps rejoining until the broadcaster has reclaimed the room', async () => {
+    await session.start('123456');
+    let roomBack = false;
+    signalling.responders.join_room = () =>
+      roomBack
+        ? { ok: true, data: JOINED }
+        : { ok: false, error: { code: 'ROOM_NOT_FOUND', message: 'x' } };
+    signalling.setState('reconnecting');
+    signalling.setState('connected');
+    signalling.welcome('client-2');
+    await flush(20);
+    expect(session.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(signalling.requestsOf('join_room')).toHaveLength(3);
+    expect(session.state).toBe('reconnecting');
+    roomBack = true;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(signalling.requestsOf('join_room')).toHaveLength(4);
+    expect(session.state).toBe('connecting');
+    expect(links).toHaveLength(2);
+  });
+
+  it('gives up rejoining a room that never comes back and shows it ended', async () => {
+    await session.start('123456');
+    signalling.responders.join_room = () => ({
+      ok: false,
+      error: { code: 'ROOM_NOT_FOUND', message: 'x' },
+    });
+    signalling.setState('reconnecting');
+    signalling.setState('connected');
+    signalling.welcome('client-2');
+    await vi.advanceTimersByTimeAsync(REJOIN_WINDOW_MS + 10_000);
+    expect(session.state).toBe('ended');
+    const attempts = signalling.requestsOf('join_room').length;
+    // Backoff: a handful of attempts, not one a second.
+    expect(attempts).toBeGreaterThan(3);
+    expect(attempts).toBeLessThan(15);
+  });
+
+  it('treats server_shutdown as a restart: waits reconnecting and rejoins after the welcome', async () => {
+    await session.start('123456');
+    signalling.emit('room_closed', { roomId: '123456', reason: 'server_shutdown' } as never);
+    expect(session.state).toBe('reconnecting');
+    expect(links[0]!.closed).toBe(true);
+    signalling.setState('reconnecting');
+    signalling.setState('connected');
+    signalling.welcome('client-2');
+    await flush(20);
+    expect(signalling.requestsOf('join_room')).toHaveLength(2);
+    expect(session.state).toBe('connecting');
+  });
+
+  it('opens a fresh link when the broadcaster comes back under the same id', async () => {
+    await session.start('123456');
+    signalling.emit('broadcaster_status', {
+      roomId: '123456',
+      broadcasterId: 'b1',
+      online: false,
+    } as never);
+    expect(links[0]!.closed).toBe(false);
+    signalling.emit('broadcaster_status', {
+      roomId: '123456',
+      broadcasterId: 'b1',
+      online: true,
+    } as never);
+    expect(links[0]!.closed).toBe(true);
+    expect(links).toHaveLength(2);
+    expect(links[1]!.opts.broadcasterId).toBe('b1');
   });
 
   it('keeps the stats summary and a bounded chat log for its room only', async () => {

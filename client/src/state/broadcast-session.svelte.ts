@@ -360,9 +360,16 @@ export class BroadcastSession {
     if (state !== 'connected' && this.phase === 'live') this.phase = 'reconnecting';
   }
 
+  /**
+   * Every welcome while live follows a reconnect. Even a recovered socket (same id) lost its seat
+   * when it dropped, so the room is always reclaimed; after a server restart the signed token
+   * brings the room back under the same code.
+   */
   async handleWelcome(clientId: string): Promise<void> {
     if (!this.isLive || !this.roomId || !this.#token) return;
-    if (clientId === this.#liveClientId) return;
+    // Every welcome while live follows a reconnect; even a recovered socket (same id) lost its
+    // seat when it dropped, and after a server restart the signed token re-creates the room.
+    log.info('reconnected; reclaiming', { sameId: clientId === this.#liveClientId });
     await this.#reclaim({
       roomId: this.roomId,
       broadcasterToken: this.#token,
@@ -455,6 +462,11 @@ export class BroadcastSession {
   /** The server ended our room (an admin, or shutdown): stop sending and say why. */
   handleRoomClosed(roomId: string, reason: string): void {
     if (roomId !== this.roomId || !this.isLive) return;
+    // A restart, not an end: keep the capture; the reconnect reclaims the code with the token.
+    if (reason === 'server_shutdown') {
+      this.phase = 'reconnecting';
+      return;
+    }
     this.#teardownRoom();
     this.phase = 'ended';
     if (reason === 'closed_by_admin') this.error = { key: 'broadcast.closedByAdmin' };

@@ -5,6 +5,7 @@ import {
   type JoinRoomResult,
   type ModeReason,
   type PeerStatsDigest,
+  type RoomClosed,
   type RoomCode,
   type StatsSummary,
 } from '../../../shared/index';
@@ -62,6 +63,11 @@ export function canDecodeRelay(): boolean {
 export const WATCH_CHAT_LIMIT = 200;
 /** How often a WebRTC link that has no frames yet is asked whether it has some now. */
 export const FRAME_PROBE_INTERVAL_MS = 250;
+
+/** How long a viewer keeps rejoining a room that is gone after a reconnect (server restart). */
+export const REJOIN_WINDOW_MS = 60_000;
+const REJOIN_FIRST_DELAY_MS = 1000;
+const REJOIN_MAX_DELAY_MS = 8000;
 
 const TERMINAL: ReadonlySet<WatchState> = new Set(['ended', 'not-found', 'full', 'error']);
 const log = createLogger('watch-session');
@@ -126,6 +132,10 @@ export class WatchSession {
   #destroyed = false;
   /** The room password the viewer typed; rejoins after a reconnect reuse it. */
   #password = '';
+  /** Rejoin retries after a reconnect found no room (the broadcaster has not reclaimed yet). */
+  #rejoinTimer: ReturnType<typeof setTimeout> | null = null;
+  #rejoinDelayMs = REJOIN_FIRST_DELAY_MS;
+  #rejoinDeadline: number | null = null;
 
   constructor(deps: WatchSessionDeps) {
     this.#signalling = deps.signalling;
@@ -168,7 +178,7 @@ export class WatchSession {
       s.on('signal', (msg) => void this.#link?.handleSignal(msg)),
       s.on('relay_chunk', (frame) => this.#player?.handleChunk(frame)),
       s.on('broadcaster_status', (status) => this.handleBroadcasterStatus(status)),
-      s.on('room_closed', (closed) => this.handleRoomClosed(closed.roomId)),
+      s.on('room_closed', (closed) => this.handleRoomClosed(closed.roomId, closed.reason)),
       s.on('stats_summary', (summary) => this.handleStatsSummary(summary)),
       s.on('chat', (message) => this.handleChat(message)),
     );
@@ -222,6 +232,7 @@ export class WatchSession {
     // leave_room below drops any relay subscription too.
     this.#ladder.stop(false);
     this.#stopStats();
+    this.#cancelRejoin();
     for (const off of this.#unsubscribers) off();
     this.#unsubscribers = [];
     if (wasInRoom) void this.#signalling.request('leave_room', {});
@@ -234,23 +245,30 @@ export class WatchSession {
     }
   }
 
-  /** After a reconnect the server has a new socket for us and has dropped the old one: rejoin. */
+  /**
+   * Every welcome after the join follows a reconnect. The server dropped us (and our relay
+   * subscription) when the socket went, even if Socket.IO recovered the same id: rejoin.
+   */
   async handleWelcome(clientId: string): Promise<void> {
     if (this.isTerminal || this.#destroyed || this.#joinedClientId === null) return;
-    if (clientId === this.#joinedClientId) return;
-    // The server forgot the old socket and its relay subscription.
+    log.info('reconnected; rejoining', { sameId: clientId === this.#joinedClientId });
     this.#ladder.stop(false);
+    this.#cancelRejoin();
+    this.#rejoinDeadline = Date.now() + REJOIN_WINDOW_MS;
     await this.#join();
   }
 
   handleBroadcasterStatus(status: { roomId: string; broadcasterId: string; online: boolean }) {
     if (status.roomId !== this.roomId || this.isTerminal) return;
+    const wasOffline = !this.broadcasterOnline;
     this.broadcasterOnline = status.online;
     this.#ladder.setBroadcasterOnline(status.online);
     if (!status.online) return; // keep the old link: media may still flow peer to peer
     const phase = this.#ladder.snapshot.phase;
     if (
       status.broadcasterId !== this.#broadcasterId ||
+      // A reclaim always rebuilds the broadcaster's peer connections, even under a recovered id.
+      wasOffline ||
       (!this.#link && (phase === 'webrtc' || phase === 'webrtc-trying'))
     ) {
       // A reclaimed room has a new broadcaster socket that will send a fresh offer.
@@ -259,10 +277,17 @@ export class WatchSession {
     }
   }
 
-  handleRoomClosed(roomId: string): void {
+  handleRoomClosed(roomId: string, reason?: RoomClosed['reason']): void {
     if (roomId !== this.roomId) return;
     this.#ladder.stop(false);
     this.#stopStats();
+    this.#cancelRejoin();
+    if (reason === 'server_shutdown' && this.#joinedClientId !== null) {
+      // A restart, most likely: the broadcaster reclaims on the next process and the welcome
+      // after our reconnect rejoins (retrying until the room is back).
+      this.state = 'reconnecting';
+      return;
+    }
     this.state = 'ended';
   }
 
@@ -294,8 +319,10 @@ export class WatchSession {
     if (this.#destroyed) return;
     if (!result.ok) {
       const code = result.error.code;
-      if (code === 'ROOM_NOT_FOUND') this.state = this.#joinedClientId ? 'ended' : 'not-found';
-      else if (code === 'ROOM_FULL') this.state = 'full';
+      if (code === 'ROOM_NOT_FOUND' && this.#retryRejoin()) this.state = 'reconnecting';
+      else if (code === 'ROOM_NOT_FOUND') {
+        this.state = this.#joinedClientId ? 'ended' : 'not-found';
+      } else if (code === 'ROOM_FULL') this.state = 'full';
       else if (code === 'DISCONNECTED' || code === 'TIMEOUT') this.state = 'reconnecting';
       else this.#fail(errorFromCode(code));
       return;
@@ -303,7 +330,31 @@ export class WatchSession {
     this.#enterRoom(result.data);
   }
 
+  /**
+   * After a server restart the room exists again only once its broadcaster has reclaimed it:
+   * a rejoin that finds no room retries with backoff until REJOIN_WINDOW_MS has passed.
+   */
+  #retryRejoin(): boolean {
+    if (this.#joinedClientId === null || this.#rejoinDeadline === null) return false;
+    if (Date.now() + this.#rejoinDelayMs > this.#rejoinDeadline) return false;
+    const delay = this.#rejoinDelayMs;
+    this.#rejoinDelayMs = Math.min(delay * 2, REJOIN_MAX_DELAY_MS);
+    this.#rejoinTimer = setTimeout(() => {
+      this.#rejoinTimer = null;
+      if (!this.#destroyed && !this.isTerminal) void this.#join();
+    }, delay);
+    return true;
+  }
+
+  #cancelRejoin(): void {
+    if (this.#rejoinTimer) clearTimeout(this.#rejoinTimer);
+    this.#rejoinTimer = null;
+    this.#rejoinDelayMs = REJOIN_FIRST_DELAY_MS;
+  }
+
   #enterRoom(room: JoinRoomResult): void {
+    this.#cancelRejoin();
+    this.#rejoinDeadline = null;
     this.#joinedClientId = this.#signalling.clientId;
     this.#broadcasterId = room.broadcasterId;
     this.#iceServers = room.iceServers;
