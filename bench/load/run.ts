@@ -1,0 +1,204 @@
+/**
+ * `npm run bench:load [-- --viewers 200 --window-s 5 --no-write]`
+ *
+ * Issue 5's load promise: N socket.io viewers join one room within a few seconds while it streams
+ * over the relay (real H.264 + Opus chunks at 30 fps), each subscribing to the relay. Reports the
+ * join-ack latency (p50/p99), errors, and the server's RSS. Baseline in the same run: the same
+ * joins into a room that is not streaming, on a fresh server.
+ */
+import { parseArgs } from 'node:util';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import type { AckResult, RelayFrame } from '../../shared/index';
+import { makeRelayFrames } from '../../test/support/media-fixture';
+import { publishPaced, type PacedPublisher } from '../../test/support/paced-publisher';
+import { boxLoad1m, killAllChildren, readRssBytes } from '../common/processes';
+import { machineInfo, type MachineInfo } from '../common/report';
+import { commandLine, reportDate, sleep, writeResults } from '../common/run';
+import { percentile } from '../latency/stats';
+import { startRelayServer } from '../relay/processes';
+
+export const LOAD_SECTION = { start: '<!-- bench:load:start -->', end: '<!-- bench:load:end -->' };
+
+interface LoadRun {
+  name: string;
+  viewers: number;
+  joined: number;
+  errors: string[];
+  ackP50Ms: number;
+  ackP99Ms: number;
+  ackMaxMs: number;
+  joinWindowMs: number;
+  starved: number;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+}
+
+interface LoadReport {
+  date: string;
+  machine: MachineInfo;
+  command: string;
+  boxLoad1m: number;
+  runs: LoadRun[];
+}
+
+function ack<T>(socket: Socket, event: string, payload: unknown, timeoutMs = 15_000) {
+  return new Promise<AckResult<T>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ack for ${event}`)), timeoutMs);
+    socket.emit(event, payload, (r: AckResult<T>) => {
+      clearTimeout(timer);
+      resolve(r);
+    });
+  });
+}
+
+function connect(url: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = ioClient(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    s.once('welcome', () => resolve(s));
+    s.once('connect_error', reject);
+  });
+}
+
+async function runOnce(
+  name: string,
+  frames: RelayFrame[] | null,
+  viewers: number,
+  windowMs: number,
+): Promise<LoadRun> {
+  const server = await startRelayServer('roomcast', { MAX_VIEWERS_PER_ROOM: '10000' });
+  const sockets: Socket[] = [];
+  let publisher: PacedPublisher | null = null;
+  try {
+    const broadcaster = await connect(server.url);
+    sockets.push(broadcaster);
+    broadcaster.on('relay_demand', (d: { active: boolean }) => {
+      if (d.active && frames && !publisher) {
+        publisher = publishPaced(frames, (b) => broadcaster.emit('relay_chunk', b));
+      }
+    });
+    const created = await ack<{ roomId: string }>(broadcaster, 'create_room', { relayOnly: true });
+    if (!created.ok) throw new Error(created.error.code);
+    const roomId = created.data.roomId;
+    // A first relay subscriber starts the stream before the crowd arrives.
+    if (frames) {
+      const first = await connect(server.url);
+      sockets.push(first);
+      await ack(first, 'join_room', { roomId });
+      await ack(first, 'relay_subscribe', { reason: 'forced' });
+      await sleep(2000);
+    }
+    const rssBefore = readRssBytes(server.pid) ?? NaN;
+    const acks: number[] = [];
+    const errors: string[] = [];
+    const received = new Map<Socket, number>();
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: viewers }, async (_, i) => {
+        await sleep((i * windowMs) / viewers);
+        try {
+          const s = await connect(server.url);
+          sockets.push(s);
+          received.set(s, 0);
+          s.on('relay_chunk', () => received.set(s, (received.get(s) ?? 0) + 1));
+          const start = performance.now();
+          const join = await ack(s, 'join_room', { roomId });
+          acks.push(performance.now() - start);
+          if (!join.ok) return void errors.push(join.error.code);
+          const sub = await ack(s, 'relay_subscribe', { reason: 'forced' });
+          if (!sub.ok) errors.push(sub.error.code);
+        } catch (error) {
+          errors.push(error instanceof Error ? error.message : String(error));
+        }
+      }),
+    );
+    const joinWindowMs = performance.now() - t0;
+    await sleep(3000);
+    const rssAfter = readRssBytes(server.pid) ?? NaN;
+    const starved = frames ? [...received.values()].filter((n) => n < 10).length : 0;
+    return {
+      name,
+      viewers,
+      joined: acks.length - errors.length,
+      errors,
+      ackP50Ms: percentile(acks, 50),
+      ackP99Ms: percentile(acks, 99),
+      ackMaxMs: Math.max(...acks),
+      joinWindowMs,
+      starved,
+      rssBeforeMb: rssBefore / 2 ** 20,
+      rssAfterMb: rssAfter / 2 ** 20,
+    };
+  } finally {
+    (publisher as PacedPublisher | null)?.stop();
+    for (const s of sockets) s.disconnect();
+    await server.stop();
+  }
+}
+
+function render(report: LoadReport, rawJsonPath: string): string {
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+  const m = report.machine;
+  const lines = [
+    LOAD_SECTION.start,
+    '## Load: viewers joining one room that streams over the relay (issue 5)',
+    '',
+    `- Command: \`${report.command}\``,
+    `- Date: ${report.date}; box load (1 min) at start ${report.boxLoad1m.toFixed(1)}`,
+    `- Machine: ${m.nproc} × ${m.cpuModel}, ${m.ramGiB} GiB RAM, ${m.kernel}, Node ${m.node}. The server (\`server/index.ts\`, LOG_LEVEL=warn) is its own process; every client is a socket.io-client (websocket) in the bench process on the same box.`,
+    '- Streaming: a relay-only room whose broadcaster sends real H.264 + Opus chunks (an ffmpeg-made 320×180 test pattern) at 30 fps; each viewer joins, then `relay_subscribe`s. Join ack = `join_room` emit → ack. Baseline (same run, fresh server): the same joins into a room that is not streaming. "Starved" = viewers that got < 10 chunks in the 3 s after the last join.',
+    '',
+    '| Run | Viewers | Joined | Errors | Join window (s) | Join ack p50 / p99 / max (ms) | Starved | Server RSS before → after (MB) |',
+    '|---|---:|---:|---|---:|---:|---:|---:|',
+  ];
+  for (const r of report.runs) {
+    lines.push(
+      `| ${r.name} | ${r.viewers} | ${r.joined} | ${r.errors.length ? r.errors.slice(0, 3).join(', ') : '0'} | ${(r.joinWindowMs / 1000).toFixed(1)} | ${f(r.ackP50Ms)} / ${f(r.ackP99Ms)} / ${f(r.ackMaxMs)} | ${r.starved} | ${f(r.rssBeforeMb)} → ${f(r.rssAfterMb)} |`,
+    );
+  }
+  lines.push('', `Raw results: \`${rawJsonPath}\``, LOAD_SECTION.end);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      viewers: { type: 'string', default: '200' },
+      'window-s': { type: 'string', default: '5' },
+      'no-write': { type: 'boolean', default: false },
+    },
+  });
+  const viewers = Number(values.viewers);
+  const windowMs = Number(values['window-s']) * 1000;
+  const startedAt = new Date();
+  const load = boxLoad1m();
+  const frames = await makeRelayFrames({ video: 'h264', seconds: 4, width: 320, height: 180 });
+  const runs = [
+    await runOnce('baseline (not streaming)', null, viewers, windowMs),
+    await runOnce('streaming over the relay', frames, viewers, windowMs),
+  ];
+  for (const r of runs) console.log(r);
+  await writeResults({
+    prefix: 'load',
+    startedAt,
+    report: {
+      date: reportDate(startedAt),
+      machine: machineInfo(),
+      command: commandLine('bench:load', argv),
+      boxLoad1m: load,
+      runs,
+    },
+    render,
+    markers: LOAD_SECTION,
+    write: !values['no-write'],
+  });
+  killAllChildren();
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : error);
+  killAllChildren();
+  process.exit(1);
+});
