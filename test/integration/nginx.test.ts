@@ -8,7 +8,10 @@ import path from 'node:path';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSelfSignedCert } from '../../server/tls';
-import { startServer, type TestServer } from './helpers';
+import { ffprobeStreams } from '../support/ffprobe';
+import { makeRelayFrames } from '../support/media-fixture';
+import { publishPaced, type PacedPublisher } from '../support/paced-publisher';
+import { connectClient, emitAck as emitTestAck, startServer, type TestServer } from './helpers';
 
 /**
  * deploy/nginx.conf, rendered with test ports and temp paths, run by Debian's real nginx in
@@ -233,6 +236,42 @@ describe('deploy/nginx.conf with Debian nginx in front of the app', () => {
     expect(reply.body).toBe(await direct.text());
     expect(JSON.parse(reply.body)).toMatchObject({ error: { code: 'NOT_FOUND' } });
   });
+
+  it('serves a live HLS mirror through nginx: playlist, segments, ffprobe H.264 + AAC', async () => {
+    const frames = await makeRelayFrames({ video: 'h264', seconds: 3, width: 320, height: 180 });
+    const broadcaster = await connectClient(app.url);
+    let publisher: PacedPublisher | null = null;
+    broadcaster.on('relay_demand', (d) => {
+      if (d.active && !publisher) {
+        publisher = publishPaced(frames, (b) => broadcaster.emit('relay_chunk', b));
+      }
+    });
+    try {
+      const created = await emitTestAck<{ roomId: string }>(broadcaster, 'create_room', {});
+      if (!created.ok) throw new Error(created.error.code);
+      const roomId = created.data.roomId;
+      expect((await emitTestAck(broadcaster, 'egress_set', { hls: true })).ok).toBe(true);
+      const playlistPath = `/hls/${roomId}/index.m3u8`;
+      await expect
+        .poll(async () => (await get(httpsPort, playlistPath, cert)).body, { timeout: 20_000 })
+        .toMatch(/seg-\d+\.ts[\s\S]*seg-\d+\.ts/);
+      const playlist = await get(httpsPort, playlistPath, cert);
+      expect(playlist.status).toBe(200);
+      expect(playlist.headers['content-type']).toContain('application/vnd.apple.mpegurl');
+      expect(playlist.headers['cache-control']).toBe('no-cache');
+      const segment = /seg-\d+\.ts/.exec(playlist.body)?.[0] ?? '';
+      const seg = await get(httpsPort, `/hls/${roomId}/${segment}`, cert);
+      expect(seg.status).toBe(200);
+      expect(seg.headers['content-type']).toBe('video/mp2t');
+      expect(seg.headers['cache-control']).toContain('immutable');
+      // A real player through nginx's TLS (ffprobe does not check the test certificate).
+      const probe = await ffprobeStreams(`https://127.0.0.1:${httpsPort}${playlistPath}`);
+      expect(probe.codecs).toEqual(['aac', 'h264']);
+    } finally {
+      (publisher as PacedPublisher | null)?.stop();
+      broadcaster.disconnect();
+    }
+  }, 60_000);
 
   it('keeps /metrics to local callers', async () => {
     // The test connects from 127.0.0.1, which the config allows.
