@@ -49,15 +49,18 @@ export async function startServer(
 const openSockets = new Set<TestSocket>();
 
 /** A connected client (websocket only, no reconnection) with its `welcome`. */
-export async function connectClient(url: string): Promise<TestSocket & { welcome: Welcome }> {
+export async function connectClient(
+  url: string,
+  welcomeTimeoutMs = 3000,
+): Promise<TestSocket & { welcome: Welcome }> {
   const socket = ioClient(url, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
-    timeout: 5000,
+    timeout: Math.max(5000, welcomeTimeoutMs),
   }) as TestSocket;
   openSockets.add(socket);
-  const welcome = await waitFor(socket, 'welcome');
+  const welcome = await waitFor(socket, 'welcome', welcomeTimeoutMs);
   return Object.assign(socket, { welcome });
 }
 

@@ -45,21 +45,22 @@ describe('load: 200 viewers join one room streaming over the relay', () => {
     const viewers: TestSocket[] = [];
     const received = new Map<TestSocket, number>();
     const errors: string[] = [];
-    // All joins start within a second, well inside the 5 s the issue asks for.
+    // All joins start within 4 s, inside the 5 s the issue asks for. Generous timeouts: vitest
+    // runs other files on the same two cores; speed is bench:load's job, not this test's.
     await Promise.all(
       Array.from({ length: VIEWERS }, async (_, i) => {
-        await sleep((i * 1000) / VIEWERS);
-        const viewer = await connectClient(server.url);
+        await sleep((i * 4000) / VIEWERS);
+        const viewer = await connectClient(server.url, 20_000);
         viewers.push(viewer);
         received.set(viewer, 0);
         viewer.on('relay_chunk', () => received.set(viewer, (received.get(viewer) ?? 0) + 1));
-        const join = await emitAck<JoinRoomResult>(viewer, 'join_room', { roomId }, 10_000);
+        const join = await emitAck<JoinRoomResult>(viewer, 'join_room', { roomId }, 20_000);
         if (!join.ok) {
           errors.push(join.error.code);
           return;
         }
         expect(join.data.mode).toBe('relay');
-        const sub = await emitAck(viewer, 'relay_subscribe', { reason: 'forced' }, 10_000);
+        const sub = await emitAck(viewer, 'relay_subscribe', { reason: 'forced' }, 20_000);
         if (!sub.ok) errors.push(sub.error.code);
       }),
     );
