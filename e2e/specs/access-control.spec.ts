@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { Page } from '@playwright/test';
 import { expect, test } from '../fixtures';
 import { collectPageErrors, E2E_QUALITY, newIsolatedPage } from '../helpers/session';
 import { expectVideoPlaying } from '../helpers/video';
 
-const BROADCAST_TOKEN = 'e2e-broadcast-token-0123456789';
+const BROADCAST_TOKEN = randomBytes(16).toString('hex');
 
 test.use({ serverEnv: { BROADCAST_TOKEN } });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Page } from '@playwright/test';
 import { spawnServer, type ServerProcess } from '../../test/support/server-process';
@@ -124,7 +125,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     test.setTimeout(180_000);
     const port = await freePort();
     // A fixed ROOM_SECRET: the restarted process verifies the token the first one signed.
-    const env = { PORT: String(port), ROOM_SECRET: 'e2e-restart-secret-0123456789abcdef' };
+    const env = { PORT: String(port), ROOM_SECRET: randomBytes(16).toString('hex') };
     let proc: ServerProcess = await spawnTracked(env);
     const baseURL = `http://localhost:${port}`;
     const broadcaster = await newIsolatedPage(browser, baseURL);

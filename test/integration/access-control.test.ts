@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   encodeRelayFrame,
@@ -19,8 +20,8 @@ import {
   type TestServer,
 } from './helpers';
 
-const BROADCAST_TOKEN = 'broadcast-token-0123456789';
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+const BROADCAST_TOKEN = randomBytes(16).toString('hex');
+const ADMIN_TOKEN = randomBytes(16).toString('hex');
 
 afterEach(() => {
   closeAllClients();
@@ -390,7 +391,7 @@ describe('spoofing', () => {
 });
 
 describe('reclaim after a server restart (signed tokens)', () => {
-  const ROOM_SECRET = 'restart-room-secret-0123456789abcdef';
+  const ROOM_SECRET = randomBytes(16).toString('hex');
 
   it('a second server with the same ROOM_SECRET gives the broadcaster its code back', async () => {
     const first = await startServer({ ROOM_SECRET });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -398,7 +399,7 @@ describe('recording', () => {
   it('saves a playable Matroska file listed and downloadable behind the admin token', async () => {
     const recordDir = mkdtempSync(path.join(tmpdir(), 'roomcast-rec-'));
     cleanups.push(() => rmSync(recordDir, { recursive: true, force: true }));
-    const token = 'admin-token-for-tests-0123456789';
+    const token = randomBytes(16).toString('hex');
     const { server } = await serverWith({ RECORD_DIR: recordDir, ADMIN_TOKEN: token });
     const live = await goLive(server, h264Frames);
     await until(

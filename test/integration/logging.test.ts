@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +17,8 @@ import {
 } from './helpers';
 import { ChunkSource, collectChunks, sendChunk, subscribe, waitForCount } from './relay-helpers';
 
-const TURN_SECRET = 'log-test-turn-secret-6f1d0c9a7b';
+// Random per run: no secret-looking value is committed.
+const TURN_SECRET = randomBytes(16).toString('hex');
 const TURN_URLS = 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp';
 
 interface LogLine {

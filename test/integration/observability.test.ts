@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerStatsDigest } from '../../shared/index';
@@ -193,7 +194,8 @@ describe('health, readiness and metrics endpoints', () => {
 describe('metrics per app', () => {
   it('two apps in one process keep separate registries', async () => {
     const a = await startServer();
-    const b = await startServer({ METRICS_TOKEN: 'metrics-secret-0123456789' });
+    const METRICS_TOKEN = randomBytes(16).toString('hex');
+    const b = await startServer({ METRICS_TOKEN });
     try {
       await roomWithViewers(a.url, 0);
       expect(sample(await scrape(a), 'roomcast_rooms')).toBe(1);
@@ -201,10 +203,10 @@ describe('metrics per app', () => {
       expect(open.status).toBe(401);
       expect(await open.text()).not.toContain('roomcast_');
       const wrong = await fetch(`${b.url}/metrics`, {
-        headers: { authorization: 'Bearer metrics-secret-0123456780' },
+        headers: { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}x` },
       });
       expect(wrong.status).toBe(401);
-      const text = await scrape(b, { authorization: 'Bearer metrics-secret-0123456789' });
+      const text = await scrape(b, { authorization: `Bearer ${METRICS_TOKEN}` });
       expect(sample(text, 'roomcast_rooms')).toBe(0);
     } finally {
       closeAllClients();

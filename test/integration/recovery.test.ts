@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -123,7 +124,7 @@ function freePort(): Promise<number> {
 }
 
 describe('recovery: server restart', () => {
-  const env = { ROOM_SECRET: 'restart-secret-0123456789abcdef' };
+  const env = { ROOM_SECRET: randomBytes(16).toString('hex') };
   // Every process spawned, so a timed-out test still kills the ones it started late.
   const spawned: ServerProcess[] = [];
   const spawn = async (extra: Record<string, string>) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,8 @@ import {
   type TestSocket,
 } from './helpers';
 
-const SECRET = 'integration-turn-secret-7f3a9c';
+// Random per run: no secret-looking value is committed.
+const SECRET = randomBytes(16).toString('hex');
 const TTL_S = 900;
 const TURN_URLS = ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp'];
 const STUN = { urls: ['stun:127.0.0.1:3478'] };
