@@ -257,7 +257,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   if (deps.egress) api.use(egressApiRouter(deps.egress, config.egress.adminToken));
   api.use((_req, res) => sendJsonError(res, 404, 'NOT_FOUND', 'No such API endpoint.'));
   app.use('/api', api);
-  if (deps.egress) app.use('/hls', hlsRouter(deps.egress, log));
+  if (deps.egress) app.use('/hls', hlsRouter(deps.egress));
 
   const clientDir = path.resolve(config.clientDir);
   const indexHtml = path.join(clientDir, 'index.html');

@@ -89,8 +89,6 @@ export interface EgressPort {
   mirrorOn(roomId: RoomCode): boolean;
   /** Distinct recent HLS playlist readers. */
   hlsViewers(roomId: RoomCode): number;
-  /** Egress subscribers on the room's relay hub (they are not relay viewers). */
-  sinkCount(roomId: RoomCode): number;
   wantsH264(roomId: RoomCode): boolean;
   roomStarted(roomId: RoomCode): void;
   roomEnded(roomId: RoomCode): Promise<void>;
@@ -779,14 +777,13 @@ export class Signalling {
   #sendDemand(roomId: RoomCode, force = false): void {
     const room = this.#deps.registry.getRoom(roomId);
     if (!room?.broadcasterOnline) return;
-    const subscribers = this.#hubs.get(roomId)?.subscriberCount ?? 0;
-    const egress = this.#deps.egress;
-    const relayViewers = Math.max(0, subscribers - (egress?.sinkCount(roomId) ?? 0));
+    const hub = this.#hubs.get(roomId);
     const demand = {
-      active: subscribers > 0,
-      relayViewers,
+      // Egress subscribers count as demand, but not as relay viewers.
+      active: (hub?.subscriberCount ?? 0) > 0,
+      relayViewers: hub?.viewerCount ?? 0,
       // ffmpeg copies H.264 instead of re-encoding it.
-      preferH264: egress?.wantsH264(roomId) ?? false,
+      preferH264: this.#deps.egress?.wantsH264(roomId) ?? false,
     };
     const last = this.#lastDemand.get(roomId);
     if (

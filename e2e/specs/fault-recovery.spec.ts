@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import type { Page } from '@playwright/test';
 import { spawnServer, type ServerProcess } from '../../test/support/server-process';
 import { expect, test } from '../fixtures';
 import { collectPageErrors, goLive, newIsolatedPage, type Viewer } from '../helpers/session';
 import { routeSignalling } from '../helpers/socket-cut';
 import { expectVideoPlaying } from '../helpers/video';
+import { freePort } from '../../test/support/free-port';
 
 /** Opens /watch/<room> with its signalling socket routed, so the test can cut it. */
 async function routedViewer(page: Page, room: string) {
@@ -92,17 +92,6 @@ test.describe('recovery from faults', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // Every server this file spawned; killed after each test even when it timed out midway.
 const spawned: ServerProcess[] = [];

@@ -140,16 +140,13 @@ export class EgressManager implements EgressPort {
     return this.#served.has(roomId) ? this.#hlsReaders.count(roomId) : 0;
   }
 
-  /** Egress subscribers on the room's relay (not viewers). */
-  sinkCount(roomId: RoomCode): number {
-    const room = this.#rooms.get(roomId);
-    if (!room) return 0;
-    return (room.hls ? 1 : 0) + room.restreams.size + (room.recording ? 1 : 0);
-  }
-
   /** Any egress on: the broadcaster's relay encoder should prefer H.264 (ffmpeg copies it). */
   wantsH264(roomId: RoomCode): boolean {
-    return this.sinkCount(roomId) > 0;
+    const room = this.#rooms.get(roomId);
+    return (
+      room !== undefined &&
+      (room.hls !== null || room.restreams.size > 0 || room.recording !== null)
+    );
   }
 
   // ---- room lifecycle ----------------------------------------------------------------------

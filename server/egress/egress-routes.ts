@@ -3,7 +3,6 @@ import { readFile, stat } from 'node:fs/promises';
 import express, { type Request, type Response, type Router } from 'express';
 import type { RoomCode } from '../../shared/index';
 import { bearerMatches } from '../secret-equals';
-import type { Logger } from '../logger';
 import { hlsFilePath, recordingPath } from './egress-paths';
 import type { EgressManager } from './egress-manager';
 import { readerKeyOf } from './hls-viewers';
@@ -22,7 +21,7 @@ function notFound(res: Response): void {
  * `index.m3u8` / `seg-N.ts` are answered; everything else is a 404 (never the SPA). The playlist
  * is `no-cache`, segments are immutable, CORS is open (it is public by design).
  */
-export function hlsRouter(egress: EgressManager, log: Logger): Router {
+export function hlsRouter(egress: EgressManager): Router {
   const router = express.Router();
   router.use((req, res, next) => {
     res.set('Access-Control-Allow-Origin', '*');
@@ -87,7 +86,6 @@ export function hlsRouter(egress: EgressManager, log: Logger): Router {
       .catch(() => notFound(res));
   });
   router.use((_req, res) => notFound(res));
-  void log;
   return router;
 }
 

@@ -59,6 +59,11 @@ const STOP_GRACE_MS = 5000;
 
 type Child = ChildProcessByStdio<Writable, null, Readable>;
 
+interface PendingBytes {
+  chunks: Uint8Array[];
+  bytes: number;
+}
+
 /**
  * One supervised egress output: relay chunks → Matroska (RelayMkvFeed) → ffmpeg stdin. A crash
  * restarts ffmpeg with backoff from the room's GOP cache; a source change (new codec/size/clock)
@@ -84,6 +89,10 @@ export class FfmpegPipeline {
   #lastFrame = -1;
   #stopping = false;
   #lastLines: string[] = [];
+  /** Matroska bytes the feed made while ffmpeg was being spawned (the header comes first). */
+  #pendingEarly: PendingBytes | null = null;
+  /** The current feed holds the hub subscription; restarts `replace` it instead. */
+  #subscribed = false;
 
   constructor(opts: FfmpegPipelineOptions) {
     this.#opts = opts;
@@ -151,8 +160,6 @@ export class FfmpegPipeline {
     this.#subscribed = true;
   }
 
-  #subscribed = false;
-
   /** The current feed stops receiving; the subscription stays unless `unsubscribe`. */
   #detachFeed(unsubscribe = false): RelayMkvFeed | null {
     const feed = this.#feed;
@@ -170,8 +177,7 @@ export class FfmpegPipeline {
     const { args, transcoding } = this.#opts.buildArgs(source, restart);
     this.#transcoding = transcoding;
     const prepare = this.#opts.prepare?.(restart) ?? Promise.resolve();
-    // Bytes the feed produces before ffmpeg exists wait here (the header comes first).
-    const early: Uint8Array[] = [];
+    const early: PendingBytes = { chunks: [], bytes: 0 };
     this.#pendingEarly = early;
     void prepare
       .then(() => {
@@ -222,14 +228,12 @@ export class FfmpegPipeline {
           this.#opts.log.warn({ err: this.#redact(err.message) }, 'ffmpeg process error');
         });
         child.on('exit', (code, signal) => this.#onExit(child, code, signal));
-        for (const bytes of early) child.stdin.write(bytes);
+        for (const bytes of early.chunks) child.stdin.write(bytes);
         this.#armStall();
         this.#opts.log.info({ run: this.#runs, transcoding, restart }, 'ffmpeg started');
       })
       .catch((err: unknown) => this.#failed(`cannot prepare output: ${(err as Error).message}`));
   }
-
-  #pendingEarly: Uint8Array[] | null = null;
 
   #write(feed: RelayMkvFeed, bytes: Uint8Array): void {
     if (this.#feed !== feed) return;
@@ -244,8 +248,9 @@ export class FfmpegPipeline {
       return;
     }
     const early = this.#pendingEarly;
-    if (early && early.reduce((n, b) => n + b.byteLength, 0) < FFMPEG_STDIN_BOUND) {
-      early.push(bytes.slice());
+    if (early && early.bytes < FFMPEG_STDIN_BOUND) {
+      early.chunks.push(bytes.slice());
+      early.bytes += bytes.byteLength;
     }
   }
 

@@ -79,7 +79,7 @@ export class RecordingWriter {
       onData: (bytes) => {
         if (this.#feed === feed) this.#stream?.write(bytes);
       },
-      consumerBacklog: () => (this.#stream?.writableLength ?? 0) * (this.#feed === feed ? 1 : 0),
+      consumerBacklog: () => (this.#feed === feed ? (this.#stream?.writableLength ?? 0) : 0),
       onStart: () => this.#open(),
       onBreak: (reason) => {
         if (this.#feed !== feed || this.#stopped) return;

@@ -52,6 +52,7 @@ function sameVideoConfig(a: RelayDecoderConfig, b: RelayDecoderConfig): boolean 
  */
 export class RelayMkvFeed implements RelaySink {
   readonly id: string;
+  readonly egress = true;
   readonly #opts: RelayMkvFeedOptions;
   readonly #now: () => number;
   #mux: MkvMux | null = null;

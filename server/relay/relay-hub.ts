@@ -5,6 +5,8 @@ import { GopCache, type RelayChunk } from './gop-cache';
 /** Where one relay viewer's bytes go. `backlogBytes` is what is still queued, unsent. */
 export interface RelaySink {
   readonly id: string;
+  /** An egress output (HLS, restream, recording): it creates demand but is not a viewer. */
+  readonly egress?: boolean;
   send(bytes: Uint8Array): void;
   backlogBytes(): number;
 }
@@ -79,6 +81,13 @@ export class RelayHub {
 
   get subscriberCount(): number {
     return this.#subscribers.size;
+  }
+
+  /** Relay viewers only (egress sinks excluded), for relay_demand. */
+  get viewerCount(): number {
+    let n = 0;
+    for (const sub of this.#subscribers.values()) if (!sub.sink.egress) n += 1;
+    return n;
   }
 
   get active(): boolean {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +21,7 @@ import {
   type TestServer,
   type TestSocket,
 } from './helpers';
+import { freePort } from '../support/free-port';
 
 const run = promisify(execFile);
 
@@ -46,17 +46,6 @@ async function fetchText(url: string): Promise<{ status: number; text: string; h
 
 function segmentsOf(playlist: string): string[] {
   return playlist.split('\n').filter((l) => l.endsWith('.ts'));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 interface Broadcast {

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -23,6 +22,7 @@ import {
   waitFor,
   type TestSocket,
 } from './helpers';
+import { freePort } from '../support/free-port';
 
 /**
  * ≥100k random and malformed events against the real server in its own process, so its RSS is
@@ -182,17 +182,6 @@ function isTypedAck(result: unknown): boolean {
     (ERROR_CODES as readonly string[]).includes(r.error?.code) &&
     typeof r.error.message === 'string'
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function rssOf(pid: number): number {

@@ -2,7 +2,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { io as ioClient, type Socket } from 'socket.io-client';
@@ -12,6 +11,7 @@ import { ffprobeStreams } from '../support/ffprobe';
 import { makeRelayFrames } from '../support/media-fixture';
 import { publishPaced, type PacedPublisher } from '../support/paced-publisher';
 import { connectClient, emitAck as emitTestAck, startServer, type TestServer } from './helpers';
+import { freePort } from '../support/free-port';
 
 /**
  * deploy/nginx.conf, rendered with test ports and temp paths, run by Debian's real nginx in
@@ -24,17 +24,6 @@ interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** GET through nginx over HTTPS, trusting only the test certificate. */

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateRoomResult, JoinRoomResult, Welcome } from '../../shared/index';
@@ -15,6 +14,7 @@ import {
   type TestServer,
   type TestSocket,
 } from './helpers';
+import { freePort } from '../support/free-port';
 
 const reconnecting: TestSocket[] = [];
 
@@ -111,17 +111,6 @@ describe('recovery: Socket.IO connection-state recovery', () => {
     expect(t.server.registry.getRoom(created.roomId as never)?.broadcasterOnline).toBe(true);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('recovery: server restart', () => {
   const env = { ROOM_SECRET: randomBytes(16).toString('hex') };
