@@ -1,6 +1,12 @@
 import { isIPv6 } from 'node:net';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  type IRateLimiterOptions,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import { ERROR_MESSAGES } from '../shared/index';
+import type { RedisClient } from './cluster/redis-client';
 import type { Config } from './config';
 
 /** The longest a failed-join block grows to by backoff. */
@@ -53,22 +59,30 @@ export function rateLimitedMessage(retryAfterS: number): string {
   return `${ERROR_MESSAGES.RATE_LIMITED} Retry after ${retryAfterS} s.`;
 }
 
+export interface AbuseLimitsOptions {
+  /** Share the counts between every node through this Redis (the process falls back to its own when Redis is away). */
+  redis?: RedisClient;
+}
+
 /**
- * Per-IP limits (in memory): failed joins with growing blocks, room creation, REST calls.
- * Per-socket message limits stay in rate-limit.ts.
+ * Per-IP limits: failed joins with growing blocks, room creation, REST calls. In memory, or in
+ * Redis when several nodes serve one service. Per-socket message limits stay in rate-limit.ts.
  */
 export class AbuseLimits {
-  readonly #failedJoins: RateLimiterMemory;
-  readonly #strikes = new RateLimiterMemory({ points: 1_000_000, duration: STRIKE_WINDOW_S });
-  readonly #createRooms: RateLimiterMemory;
-  readonly #api: RateLimiterMemory;
+  readonly #failedJoins: RateLimiterAbstract;
+  readonly #strikes: RateLimiterAbstract;
+  readonly #createRooms: RateLimiterAbstract;
+  readonly #api: RateLimiterAbstract;
   readonly #failedJoinPoints: number;
 
-  constructor(limits: Config['limits']) {
+  constructor(limits: Config['limits'], options: AbuseLimitsOptions = {}) {
+    const limiter = (name: string, settings: { points: number; duration: number }) =>
+      createLimiter(name, settings, options.redis);
     this.#failedJoinPoints = limits.failedJoinsPerMin;
-    this.#failedJoins = new RateLimiterMemory({ points: limits.failedJoinsPerMin, duration: 60 });
-    this.#createRooms = new RateLimiterMemory({ points: limits.createRoomsPerMin, duration: 60 });
-    this.#api = new RateLimiterMemory({ points: limits.apiRequestsPerMin, duration: 60 });
+    this.#failedJoins = limiter('failed-join', { points: limits.failedJoinsPerMin, duration: 60 });
+    this.#strikes = limiter('strikes', { points: 1_000_000, duration: STRIKE_WINDOW_S });
+    this.#createRooms = limiter('create-room', { points: limits.createRoomsPerMin, duration: 60 });
+    this.#api = limiter('api', { points: limits.apiRequestsPerMin, duration: 60 });
   }
 
   /** Seconds until this IP may join again, or null when it may now. */
@@ -97,7 +111,29 @@ export class AbuseLimits {
   }
 }
 
-async function take(limiter: RateLimiterMemory, key: string): Promise<number | null> {
+/**
+ * A Redis limiter backed by an in-memory one of the same settings: while Redis is unreachable
+ * the limits hold per process instead of every call failing.
+ */
+function createLimiter(
+  name: string,
+  settings: Pick<IRateLimiterOptions, 'points' | 'duration'>,
+  redis: RedisClient | undefined,
+): RateLimiterAbstract {
+  const insurance = new RateLimiterMemory(settings);
+  if (!redis) return insurance;
+  return new RateLimiterRedis({
+    ...settings,
+    storeClient: redis,
+    useRedisPackage: true,
+    keyPrefix: `roomcast:rl:${name}`,
+    // Straight to the insurance while disconnected, instead of queueing behind the reconnect.
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: insurance,
+  });
+}
+
+async function take(limiter: RateLimiterAbstract, key: string): Promise<number | null> {
   try {
     await limiter.consume(key);
     return null;

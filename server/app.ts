@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -7,6 +8,8 @@ import { Server } from 'socket.io';
 import { LIMITS, STATS_SUMMARY_INTERVAL_MS } from '../shared/index';
 import { AbuseLimits } from './abuse-limits';
 import { loadOrCreateRoomSecret } from './broadcaster-token';
+import { startCluster, type Cluster } from './cluster/cluster';
+import { redactRedisUrl, redisCheck } from './cluster/redis-client';
 import type { Config } from './config';
 import { probeFfmpeg, type FfmpegProbe } from './egress/ffmpeg-binary';
 import { EgressManager } from './egress/egress-manager';
@@ -92,7 +95,14 @@ export function createApp(deps: AppDeps): App {
     timers: deps.timers,
     // `signalling` is created below; expiry can only fire after that.
     onRoomExpired: (room) => signalling.handleRoomExpired(room),
+    onRevoke: (nonceDigest) => cluster?.router.revoke(nonceDigest),
   });
+  /** Several nodes (REDIS_URL): joined after listen; handshakes wait for it. */
+  const redisUrl = config.redis.url;
+  const nodeId = randomUUID();
+  let cluster: Cluster | null = null;
+  let closing = false;
+  const clusterLog = subsystemLogger(logger, 'cluster');
 
   // https.Server extends tls.Server, not http.Server, but serves the same request/upgrade API.
   const httpServer: HttpServer = deps.tls
@@ -105,11 +115,14 @@ export function createApp(deps: AppDeps): App {
       origin: config.access.allowedOrigins.length > 0 ? config.access.allowedOrigins : false,
     },
     // CORS headers do not bind WebSockets: refuse foreign Origins at the handshake itself.
-    allowRequest: (req, callback) =>
+    allowRequest: (req, callback) => {
+      // A node not yet in the cluster would hold sockets the other nodes cannot reach.
+      if (redisUrl && !cluster) return callback('Waiting for Redis.', false);
       callback(
         null,
         originAllowed(req.headers.origin, req.headers.host, config.access.allowedOrigins),
-      ),
+      );
+    },
     // A dropped socket that comes back within this keeps its id and gets the events it missed.
     connectionStateRecovery: {
       maxDisconnectionDuration: CONNECTION_RECOVERY_MS,
@@ -150,7 +163,19 @@ export function createApp(deps: AppDeps): App {
       : { status: 'down', detail: ffmpeg.reason },
   );
   readiness.registerDefault('coturn', turnCheck(config.turn.urls, turnStatus(config).enabled));
-  readiness.registerDefault('redis', () => ({ status: 'off', detail: 'REDIS_URL not set' }));
+  if (redisUrl) {
+    let check: ReturnType<typeof redisCheck> | null = null;
+    readiness.register(
+      'redis',
+      () =>
+        cluster
+          ? (check ??= redisCheck(cluster.client))()
+          : { status: 'down', detail: `connecting to ${redactRedisUrl(redisUrl)}` },
+      { critical: true },
+    );
+  } else {
+    readiness.registerDefault('redis', () => ({ status: 'off', detail: 'REDIS_URL not set' }));
+  }
 
   const app = createHttpApp({
     config,
@@ -197,6 +222,41 @@ export function createApp(deps: AppDeps): App {
 
   let summaryTimer: NodeJS.Timeout | undefined;
 
+  /** Connects to Redis, retrying every 2 s until it works or the app closes. */
+  async function joinCluster(url: string, port: number, firstTry: boolean): Promise<void> {
+    while (!closing && !cluster) {
+      try {
+        const joined = await startCluster({
+          url,
+          nodeId,
+          nodeUrl: config.redis.nodeUrl ?? `${deps.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+          io,
+          registry,
+          signalling,
+          relay: config.relay,
+          log: clusterLog,
+          metrics,
+          now,
+        });
+        if (closing) await joined.close();
+        else cluster = joined;
+      } catch (err) {
+        clusterLog.error(
+          { err: (err as Error).message, redis: redactRedisUrl(url) },
+          'redis unreachable: this node refuses sockets until it connects',
+        );
+        if (firstTry) {
+          // listen() goes on; keep trying in the background.
+          void new Promise((r) => setTimeout(r, 2000).unref()).then(() =>
+            joinCluster(url, port, false),
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 2000).unref());
+      }
+    }
+  }
+
   return {
     app,
     httpServer,
@@ -224,11 +284,15 @@ export function createApp(deps: AppDeps): App {
           readiness.markListening();
           const address = httpServer.address() as AddressInfo;
           roomsLog.debug({ port: address.port }, 'http server bound');
-          resolve({ port: address.port });
+          if (!redisUrl) return resolve({ port: address.port });
+          void joinCluster(redisUrl, address.port, true).then(() =>
+            resolve({ port: address.port }),
+          );
         });
       });
     },
     async close() {
+      closing = true;
       readiness.markShuttingDown();
       if (summaryTimer) clearInterval(summaryTimer);
       signalling.closeAllRooms();
@@ -239,6 +303,7 @@ export function createApp(deps: AppDeps): App {
         // Keep-alive HTTP connections would otherwise hold close() open.
         httpServer.closeAllConnections?.();
       });
+      await cluster?.close();
     },
   };
 }

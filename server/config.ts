@@ -96,6 +96,12 @@ export interface Config {
     /** Origins allowed besides the app's own (browser CORS and Socket.IO). */
     allowedOrigins: string[];
   };
+  /** Several nodes share one service through Redis; null → everything in this process. */
+  redis: {
+    url: string | null;
+    /** This node's base URL as the other nodes reach it (HLS requests are proxied there). */
+    nodeUrl: string | null;
+  };
   limits: {
     /** Failed joins (ROOM_NOT_FOUND) per IP per minute before RATE_LIMITED, with backoff. */
     failedJoinsPerMin: number;
@@ -284,6 +290,22 @@ const EnvSchema = z.object({
   FAILED_JOINS_PER_MIN: integer(10, 1, 1_000_000),
   CREATE_ROOMS_PER_MIN: integer(30, 1, 1_000_000),
   API_REQUESTS_PER_MIN: integer(300, 1, 10_000_000),
+  REDIS_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .max(2048)
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  NODE_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s/]+\/?$/, 'must be a base URL like http://10.0.0.11:8080')
+      .optional(),
+  ),
 });
 
 export type ReadSecretFile = (path: string) => string;
@@ -341,6 +363,10 @@ export function loadConfig(
     const missing = e.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE';
     throw new ConfigError(missing, 'set both TLS_CERT_FILE and TLS_KEY_FILE, or neither');
   }
+  if (e.REDIS_URL !== undefined && e.ROOM_SECRET === undefined) {
+    // Each node would otherwise sign broadcaster tokens with its own generated secret.
+    throw new ConfigError('ROOM_SECRET', 'set it (the same on every node) when REDIS_URL is set');
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -391,6 +417,7 @@ export function loadConfig(
       trustProxyHops: e.TRUST_PROXY,
       allowedOrigins: e.ALLOWED_ORIGINS,
     },
+    redis: { url: e.REDIS_URL ?? null, nodeUrl: e.NODE_URL?.replace(/\/$/, '') ?? null },
     limits: {
       failedJoinsPerMin: e.FAILED_JOINS_PER_MIN,
       createRoomsPerMin: e.CREATE_ROOMS_PER_MIN,

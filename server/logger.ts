@@ -37,7 +37,8 @@ export function createLogger(level: LogLevel = 'info', destination?: Destination
   return destination ? pino(options, destination) : pino(options);
 }
 
-export type Subsystem = 'signalling' | 'rooms' | 'http' | 'stats' | 'turn' | 'relay' | 'egress';
+export type Subsystem =
+  'signalling' | 'rooms' | 'http' | 'stats' | 'turn' | 'relay' | 'egress' | 'cluster';
 
 export function subsystemLogger(root: Logger, subsystem: Subsystem): Logger {
   return root.child({ subsystem });

@@ -35,6 +35,8 @@ export interface RoomRegistryOptions {
   timers?: Timers;
   /** Called when a room ends without anyone asking (its grace period ran out). */
   onRoomExpired?: (room: RoomSnapshot, viewerIds: string[]) => void;
+  /** A room ended on purpose (its token may no longer re-create it): shared with other nodes. */
+  onRevoke?: (nonceDigest: string) => void;
   /** Override the code generator (tests). */
   randomCode?: (max: number) => number;
   /**
@@ -141,6 +143,15 @@ export class RoomRegistry {
     return this.#rooms.values();
   }
 
+  /**
+   * The digest that identifies a validly signed token's room instance (what revocation
+   * records), or null when the signature is wrong.
+   */
+  tokenNonceDigest(roomId: RoomCode, broadcasterToken: string): string | null {
+    const payload = verifyBroadcasterToken(this.#secret, roomId, broadcasterToken);
+    return payload ? digest(payload.nonce).toString('base64') : null;
+  }
+
   /** The room's password hash, or null when it has none (or does not exist). */
   passwordOf(roomId: RoomCode): PasswordHash | null {
     return this.#rooms.get(roomId)?.password ?? null;
@@ -153,13 +164,16 @@ export class RoomRegistry {
     return { room, role: room.broadcasterId === peerId ? 'broadcaster' : 'viewer' };
   }
 
+  /** `code`: one already allocated for this node elsewhere (the Redis directory). */
   createRoom(
     broadcasterId: string,
     options: RoomOptions = {},
+    code?: RoomCode,
   ): RegistryResult<{ room: RoomSnapshot; broadcasterToken: string }> {
     if (this.#membership.has(broadcasterId)) return fail('ALREADY_IN_ROOM');
     if (this.#rooms.size >= this.#options.maxRooms) return fail('SERVER_BUSY');
-    const id = allocateRoomCode((code) => this.#rooms.has(code), 32, this.#options.randomCode);
+    if (code !== undefined && this.#rooms.has(code)) return fail('SERVER_BUSY');
+    const id = code ?? allocateRoomCode((c) => this.#rooms.has(c), 32, this.#options.randomCode);
     if (id === null) return fail('SERVER_BUSY');
     const { token, payload } = mintBroadcasterToken(this.#secret, id, this.#now());
     const room = this.#insert(id, broadcasterId, payload.nonce, options);
@@ -377,7 +391,9 @@ export class RoomRegistry {
   }
 
   #revoke(nonceDigest: Buffer): void {
-    this.#revokedNonces.add(nonceDigest.toString('base64'));
+    const key = nonceDigest.toString('base64');
+    this.#revokedNonces.add(key);
+    this.#options.onRevoke?.(key);
     if (this.#revokedNonces.size > MAX_REVOKED_NONCES) {
       const oldest = this.#revokedNonces.values().next().value;
       if (oldest !== undefined) this.#revokedNonces.delete(oldest);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import {
   ackError,
   ackOk,
+  CLIENT_EVENT_NAMES,
   ChatSendSchema,
   CreateRoomSchema,
   EgressSetSchema,
@@ -39,17 +41,23 @@ import {
   type ViewerMode,
 } from '../shared/index';
 import { AbuseLimits, clientIp, rateLimitedMessage } from './abuse-limits';
+import { localCaller, type Caller } from './caller';
 import type { Config } from './config';
 import { checkPassword, hashPassword } from './room-password';
 import { secretEquals } from './secret-equals';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { createRateLimiters } from './rate-limit';
+import { createRateLimiters, type RateLimitKind } from './rate-limit';
 import { RelayChunkSchema, type ParsedRelayChunk } from './relay/relay-chunk';
-import { RelayHub } from './relay/relay-hub';
+import { RelayHub, type RelaySink } from './relay/relay-hub';
 import { socketSink } from './relay/socket-sink';
 import type { Membership, RoomRegistry, RoomSnapshot } from './room-registry';
-import { guardUnknownEvents, registerHandler, type HandlerContext } from './socket-handler';
+import {
+  guardUnknownEvents,
+  registerHandler,
+  type ClientEventName,
+  type HandlerContext,
+} from './socket-handler';
 import { socketRoom, type AppServer, type AppSocket } from './socket-types';
 import type { StatsAggregator } from './stats-aggregator';
 
@@ -79,6 +87,44 @@ export interface SignallingDeps {
   access?: Pick<Config['access'], 'broadcastToken' | 'trustProxyHops'>;
   /** Per-IP limits; absent → a default set (Config defaults). */
   abuse?: AbuseLimits;
+  /** Several nodes behind Redis (REDIS_URL); absent → everything stays in this process. */
+  cluster?: ClusterPort;
+}
+
+export type EventRoute = 'here' | 'by-code' | 'by-membership';
+
+export interface EventSpec {
+  schema: z.ZodType;
+  rateLimit: RateLimitKind;
+  route: EventRoute;
+  run: (caller: Caller, payload: unknown) => AckResult<unknown> | Promise<AckResult<unknown>>;
+}
+
+/** Routes events between nodes when REDIS_URL is set; see server/cluster/cluster-router.ts. */
+export interface ClusterPort {
+  readonly nodeId: string;
+  route(
+    caller: Caller,
+    event: ClientEventName,
+    route: EventRoute,
+    payload: unknown,
+  ): Promise<AckResult<unknown>>;
+  /** True when the disconnect was for a room on another node (and has been forwarded). */
+  routeDisconnect(caller: Caller, reason: string): boolean;
+  /** A fresh code this node owns (SET NX in Redis), or null when none could be had. */
+  allocateCode(): Promise<RoomCode | null>;
+  /** Claims a code for a room re-created here; false when another node holds it. */
+  claimCode(roomId: RoomCode): Promise<boolean>;
+  isRevoked(nonceDigest: string): Promise<boolean>;
+  /** The hub sink that carries a room's chunks to a node's mirror hub. */
+  nodeSink(roomId: RoomCode, node: string): RelaySink;
+  /** Relay viewers of the room whose sockets are on other nodes. */
+  remoteRelayViewers(roomId: RoomCode): number;
+  /** A viewer left the room (`left`) or the relay: its node may no longer need the chunks. */
+  viewerChanged(roomId: RoomCode, viewerId: string, left: boolean): void;
+  relayReset(roomId: RoomCode): void;
+  /** The room is gone: release its code, tell the other nodes. */
+  roomClosed(roomId: RoomCode): void;
 }
 
 export type CloseReason =
@@ -121,12 +167,19 @@ export class Signalling {
   /** The last relay_demand sent per room: egress status ticks must not repeat it. */
   readonly #lastDemand = new Map<RoomCode, RelayDemand>();
   readonly #abuse: AbuseLimits;
+  #cluster: ClusterPort | undefined;
 
   constructor(deps: SignallingDeps) {
     this.#deps = deps;
+    this.#cluster = deps.cluster;
     this.#abuse =
       deps.abuse ??
       new AbuseLimits({ failedJoinsPerMin: 10, createRoomsPerMin: 30, apiRequestsPerMin: 300 });
+  }
+
+  /** Routes room events through Redis from now on (set once Redis is connected). */
+  attachCluster(cluster: ClusterPort): void {
+    this.#cluster = cluster;
   }
 
   /** True when the server wants a token from broadcasters. */
@@ -157,78 +210,23 @@ export class Signalling {
       limits: createRateLimiters(now),
       metrics: this.#deps.metrics,
     };
+    const caller = localCaller(socket, ctx.log);
     guardUnknownEvents(ctx);
-    registerHandler(ctx, 'create_room', {
-      schema: CreateRoomSchema,
-      rateLimit: 'request',
-      handle: (p) => this.handleCreateRoom(ctx, p),
+    for (const event of CLIENT_EVENT_NAMES) {
+      const spec = this.#specs[event];
+      registerHandler(ctx, event, {
+        schema: spec.schema,
+        rateLimit: spec.rateLimit,
+        handle: (payload) =>
+          this.#cluster
+            ? this.#cluster.route(caller, event, spec.route, payload)
+            : spec.run(caller, payload),
+      });
+    }
+    socket.on('disconnect', (reason) => {
+      if (this.#cluster?.routeDisconnect(caller, reason)) return;
+      this.handleDisconnect(caller, reason);
     });
-    registerHandler(ctx, 'reclaim_room', {
-      schema: ReclaimRoomSchema,
-      rateLimit: 'request',
-      handle: (p) => this.handleReclaimRoom(ctx, p),
-    });
-    registerHandler(ctx, 'join_room', {
-      schema: JoinRoomSchema,
-      rateLimit: 'request',
-      handle: (p) => this.handleJoinRoom(ctx, p),
-    });
-    registerHandler(ctx, 'leave_room', {
-      schema: LeaveRoomSchema,
-      rateLimit: 'request',
-      handle: () => this.handleLeaveRoom(ctx),
-    });
-    registerHandler(ctx, 'signal', {
-      schema: SignalSchema,
-      rateLimit: 'media',
-      handle: (p) => this.handleSignal(ctx, p),
-    });
-    registerHandler(ctx, 'stats', {
-      schema: StatsReportSchema,
-      rateLimit: 'media',
-      handle: (p) => this.handleStats(ctx, p),
-    });
-    registerHandler(ctx, 'chat', {
-      schema: ChatSendSchema,
-      rateLimit: 'chat',
-      handle: (p) => this.handleChat(ctx, p),
-    });
-    registerHandler(ctx, 'relay_subscribe', {
-      schema: RelaySubscribeSchema,
-      rateLimit: 'request',
-      handle: (p) => this.handleRelaySubscribe(ctx, p),
-    });
-    registerHandler(ctx, 'relay_unsubscribe', {
-      schema: RelayUnsubscribeSchema,
-      rateLimit: 'request',
-      handle: () => this.handleRelayUnsubscribe(ctx),
-    });
-    registerHandler(ctx, 'request_offer', {
-      schema: RequestOfferSchema,
-      rateLimit: 'request',
-      handle: () => this.handleRequestOffer(ctx),
-    });
-    registerHandler(ctx, 'keyframe_request', {
-      schema: KeyframeRequestSchema,
-      rateLimit: 'media',
-      handle: () => this.handleKeyframeRequest(ctx),
-    });
-    registerHandler(ctx, 'relay_chunk', {
-      schema: RelayChunkSchema,
-      rateLimit: 'relay',
-      handle: (p) => this.handleRelayChunk(ctx, p),
-    });
-    registerHandler(ctx, 'egress_set', {
-      schema: EgressSetSchema,
-      rateLimit: 'request',
-      handle: (p) => this.handleEgressSet(ctx, p),
-    });
-    registerHandler(ctx, 'restream_set', {
-      schema: RestreamSetSchema,
-      rateLimit: 'request',
-      handle: (p) => this.handleRestreamSet(ctx, p),
-    });
-    socket.on('disconnect', (reason) => this.handleDisconnect(ctx, reason));
     socket.emit('welcome', {
       clientId: socket.id,
       protocolVersion: PROTOCOL_VERSION,
@@ -238,54 +236,165 @@ export class Signalling {
     ctx.log.debug('connected');
   }
 
+  /**
+   * Every client event: its schema, its per-socket limit, where it runs (`here`: on the node
+   * holding the socket; `by-code`: on the home node of the room named in the payload;
+   * `by-membership`: on the home node of the sender's room), and its handler.
+   */
+  readonly #specs: Record<ClientEventName, EventSpec> = {
+    create_room: {
+      schema: CreateRoomSchema,
+      rateLimit: 'request',
+      route: 'here',
+      run: (c, p) => this.handleCreateRoom(c, p as CreateRoomRequest),
+    },
+    reclaim_room: {
+      schema: ReclaimRoomSchema,
+      rateLimit: 'request',
+      route: 'by-code',
+      run: (c, p) => this.handleReclaimRoom(c, p as ReclaimRoomRequest),
+    },
+    join_room: {
+      schema: JoinRoomSchema,
+      rateLimit: 'request',
+      route: 'by-code',
+      run: (c, p) => this.handleJoinRoom(c, p as JoinRoomRequest),
+    },
+    leave_room: {
+      schema: LeaveRoomSchema,
+      rateLimit: 'request',
+      route: 'by-membership',
+      run: (c) => this.handleLeaveRoom(c),
+    },
+    signal: {
+      schema: SignalSchema,
+      rateLimit: 'media',
+      route: 'by-membership',
+      run: (c, p) => this.handleSignal(c, p as SignalRequest),
+    },
+    stats: {
+      schema: StatsReportSchema,
+      rateLimit: 'media',
+      route: 'by-membership',
+      run: (c, p) => this.handleStats(c, p as StatsReport),
+    },
+    chat: {
+      schema: ChatSendSchema,
+      rateLimit: 'chat',
+      route: 'by-membership',
+      run: (c, p) => this.handleChat(c, p as ChatSendRequest),
+    },
+    relay_subscribe: {
+      schema: RelaySubscribeSchema,
+      rateLimit: 'request',
+      route: 'by-membership',
+      run: (c, p) => this.handleRelaySubscribe(c, p as RelaySubscribeRequest),
+    },
+    relay_unsubscribe: {
+      schema: RelayUnsubscribeSchema,
+      rateLimit: 'request',
+      route: 'by-membership',
+      run: (c) => this.handleRelayUnsubscribe(c),
+    },
+    request_offer: {
+      schema: RequestOfferSchema,
+      rateLimit: 'request',
+      route: 'by-membership',
+      run: (c) => this.handleRequestOffer(c),
+    },
+    keyframe_request: {
+      schema: KeyframeRequestSchema,
+      rateLimit: 'media',
+      route: 'by-membership',
+      run: (c) => this.handleKeyframeRequest(c),
+    },
+    relay_chunk: {
+      schema: RelayChunkSchema,
+      rateLimit: 'relay',
+      route: 'by-membership',
+      run: (c, p) => this.handleRelayChunk(c, p as ParsedRelayChunk),
+    },
+    egress_set: {
+      schema: EgressSetSchema,
+      rateLimit: 'request',
+      route: 'by-membership',
+      run: (c, p) => this.handleEgressSet(c, p as EgressSetRequest),
+    },
+    restream_set: {
+      schema: RestreamSetSchema,
+      rateLimit: 'request',
+      route: 'by-membership',
+      run: (c, p) => this.handleRestreamSet(c, p as RestreamSetRequest),
+    },
+  };
+
+  /** The spec of one event, for a node that runs an event forwarded to it. */
+  eventSpec(event: ClientEventName): EventSpec {
+    return this.#specs[event];
+  }
+
   async handleCreateRoom(
-    ctx: HandlerContext,
+    caller: Caller,
     payload: CreateRoomRequest,
   ): Promise<AckResult<CreateRoomResult>> {
-    const { socket } = ctx;
-    if (!socket.data.mayBroadcast) {
+    if (!caller.mayBroadcast) {
       return ackError('UNAUTHORIZED', 'This server needs a broadcast token to go live.');
     }
-    if (this.#deps.registry.membershipOf(socket.id)) return ackError('ALREADY_IN_ROOM');
-    const wait = await this.#abuse.tryCreateRoom(socket.data.ip);
+    if (this.#deps.registry.membershipOf(caller.id)) return ackError('ALREADY_IN_ROOM');
+    const wait = await this.#abuse.tryCreateRoom(caller.ip);
     if (wait !== null) return ackError('RATE_LIMITED', rateLimitedMessage(wait));
     const password = payload.password ? await hashPassword(payload.password) : null;
-    if (!socket.connected) return ackError('NOT_IN_ROOM');
-    const result = this.#deps.registry.createRoom(socket.id, {
-      title: payload.title,
-      listed: payload.listed,
-      relayOnly: payload.relayOnly,
-      password,
-    });
-    if (!result.ok) return ackError(result.code);
+    const cluster = this.#cluster;
+    // With several nodes the code comes from Redis (SET NX), so two nodes never hand out one.
+    const code = cluster ? await cluster.allocateCode() : undefined;
+    if (code === null) return ackError('SERVER_BUSY');
+    if (!caller.connected()) {
+      if (code) cluster?.roomClosed(code);
+      return ackError('NOT_IN_ROOM');
+    }
+    const options = { title: payload.title, listed: payload.listed, relayOnly: payload.relayOnly };
+    const result = this.#deps.registry.createRoom(caller.id, { ...options, password }, code);
+    if (!result.ok) {
+      if (code) cluster?.roomClosed(code);
+      return ackError(result.code);
+    }
     const { room, broadcasterToken } = result.value;
-    void socket.join(socketRoom(room.id));
-    ctx.log.info({ room: room.id, listed: room.listed, relayOnly: room.relayOnly }, 'room created');
+    caller.join(socketRoom(room.id));
+    caller.log.info(
+      { room: room.id, listed: room.listed, relayOnly: room.relayOnly },
+      'room created',
+    );
     // Forced mirror / recording start now; the broadcaster hears egress_status either way.
     if (this.#deps.egress) this.#deps.egress.roomStarted(room.id);
     return ackOk({
       roomId: room.id,
       broadcasterToken,
-      iceServers: this.#deps.roomIceServers(socket.id),
+      iceServers: this.#deps.roomIceServers(caller.id),
       viewers: [],
       relayViewers: [],
     });
   }
 
   async handleReclaimRoom(
-    ctx: HandlerContext,
+    caller: Caller,
     payload: ReclaimRoomRequest,
   ): Promise<AckResult<CreateRoomResult>> {
-    const { socket } = ctx;
     const { io, registry } = this.#deps;
     const roomId = payload.roomId as RoomCode;
     // ROOM_NOT_FOUND vs UNAUTHORIZED tells whether a code is live, so reclaim failures share the
     // failed-join budget: probing by reclaim is capped like probing by join.
-    const blockedFor = await this.#abuse.joinBlockedFor(socket.data.ip);
+    const blockedFor = await this.#abuse.joinBlockedFor(caller.ip);
     if (blockedFor !== null) return ackError('RATE_LIMITED', rateLimitedMessage(blockedFor));
     // A room gone after a restart comes back under its code, with what the broadcaster resends.
     // Re-creating is creating: it needs the broadcast token.
-    const canRecreate = socket.data.mayBroadcast && !registry.getRoom(roomId);
+    const cluster = this.#cluster;
+    let canRecreate = caller.mayBroadcast && !registry.getRoom(roomId);
+    if (canRecreate && cluster) {
+      // Ended on purpose on any node, or now held by another node: nothing to re-create here.
+      const nonce = registry.tokenNonceDigest(roomId, payload.broadcasterToken);
+      canRecreate =
+        nonce !== null && !(await cluster.isRevoked(nonce)) && (await cluster.claimCode(roomId));
+    }
     const recreate = canRecreate
       ? {
           title: payload.title,
@@ -294,63 +403,64 @@ export class Signalling {
           password: payload.password ? await hashPassword(payload.password) : null,
         }
       : undefined;
-    if (!socket.connected) return ackError('NOT_IN_ROOM');
-    const result = registry.reclaimRoom(roomId, payload.broadcasterToken, socket.id, recreate);
+    if (!caller.connected()) return ackError('NOT_IN_ROOM');
+    const result = registry.reclaimRoom(roomId, payload.broadcasterToken, caller.id, recreate);
     if (!result.ok) {
-      ctx.log.info({ room: roomId, code: result.code }, 'reclaim refused');
+      if (recreate && cluster && !registry.getRoom(roomId)) cluster.roomClosed(roomId);
+      caller.log.info({ room: roomId, code: result.code }, 'reclaim refused');
       if (result.code === 'ROOM_NOT_FOUND' || result.code === 'UNAUTHORIZED') {
-        await this.#abuse.recordFailedJoin(socket.data.ip);
+        await this.#abuse.recordFailedJoin(caller.ip);
       }
       return ackError(result.code);
     }
     const { room, previousBroadcasterId, wasOnline } = result.value;
     if (result.value.recreated) {
-      void socket.join(socketRoom(room.id));
-      ctx.log.info({ room: room.id }, 'room re-created by reclaim');
+      caller.join(socketRoom(room.id));
+      caller.log.info({ room: room.id }, 'room re-created by reclaim');
     }
     // A recovered socket keeps its id, so an offline seat coming back counts as a change too.
-    if (previousBroadcasterId !== socket.id || !wasOnline) {
+    if (previousBroadcasterId !== caller.id || !wasOnline) {
       // The old socket may still be connected (not timed out yet): unbind it.
-      if (previousBroadcasterId !== socket.id) {
-        io.sockets.sockets.get(previousBroadcasterId)?.leave(socketRoom(room.id));
+      if (previousBroadcasterId !== caller.id) {
+        io.in(previousBroadcasterId).socketsLeave(socketRoom(room.id));
       }
-      void socket.join(socketRoom(room.id));
-      socket.to(socketRoom(room.id)).emit('broadcaster_status', {
+      caller.join(socketRoom(room.id));
+      io.to(socketRoom(room.id)).except(caller.id).emit('broadcaster_status', {
         roomId: room.id,
-        broadcasterId: socket.id,
+        broadcasterId: caller.id,
         online: true,
       });
       // A new upstream: what was cached came from the old connection's encoder.
       this.#hubs.get(room.id)?.resetSource();
+      this.#cluster?.relayReset(room.id);
       this.#markChanged(room.id);
     }
     this.#sendDemand(room.id, true);
     if (this.#deps.egress) {
       this.#deps.egress.roomStarted(room.id);
-      socket.emit('egress_status', this.#deps.egress.status(room.id));
+      this.#deps.io.to(caller.id).emit('egress_status', this.#deps.egress.status(room.id));
     }
-    ctx.log.info({ room: room.id, viewers: room.viewers.size }, 'room reclaimed');
+    caller.log.info({ room: room.id, viewers: room.viewers.size }, 'room reclaimed');
     return ackOk({
       roomId: room.id,
       broadcasterToken: payload.broadcasterToken,
-      iceServers: this.#deps.roomIceServers(socket.id),
+      iceServers: this.#deps.roomIceServers(caller.id),
       viewers: [...room.viewers.keys()],
       relayViewers: [...room.viewers].filter(([, v]) => v.mode === 'relay').map(([id]) => id),
     });
   }
 
   async handleJoinRoom(
-    ctx: HandlerContext,
+    caller: Caller,
     payload: JoinRoomRequest,
   ): Promise<AckResult<JoinRoomResult>> {
-    const { socket } = ctx;
     const { io, registry } = this.#deps;
     const roomId = payload.roomId as RoomCode;
-    const { ip } = socket.data;
+    const { ip } = caller;
     const blockedFor = await this.#abuse.joinBlockedFor(ip);
     if (blockedFor !== null) return ackError('RATE_LIMITED', rateLimitedMessage(blockedFor));
     // Members already know where they are: no password and no scrypt for them.
-    if (!registry.membershipOf(socket.id)) {
+    if (!registry.membershipOf(caller.id)) {
       // A missing room and a wrong password cost one scrypt each and answer the same.
       const room = registry.getRoom(roomId);
       const stored = registry.passwordOf(roomId);
@@ -362,19 +472,19 @@ export class Signalling {
         await this.#abuse.recordFailedJoin(ip);
         return ackError('ROOM_NOT_FOUND');
       }
-      if (!socket.connected) return ackError('NOT_IN_ROOM');
+      if (!caller.connected()) return ackError('NOT_IN_ROOM');
     }
-    const result = registry.joinRoom(roomId, socket.id, (r) => this.#pickMode(r));
+    const result = registry.joinRoom(roomId, caller.id, (r) => this.#pickMode(r));
     if (!result.ok) {
       if (result.code === 'ROOM_NOT_FOUND') await this.#abuse.recordFailedJoin(ip);
       return ackError(result.code);
     }
     const { room, alreadyJoined } = result.value;
-    const entry = room.viewers.get(socket.id);
+    const entry = room.viewers.get(caller.id);
     const mode: ViewerMode = entry?.mode ?? 'webrtc';
     const modeReason: ModeReason | null = entry?.modeReason ?? null;
     if (!alreadyJoined) {
-      void socket.join(socketRoom(room.id));
+      caller.join(socketRoom(room.id));
       if (room.broadcasterOnline) {
         // A relay viewer gets no offer: the broadcaster makes no peer connection for it. A WebRTC
         // viewer's peer connection gets freshly minted TURN credentials (the create ack's expire).
@@ -382,14 +492,14 @@ export class Signalling {
           'viewer_joined',
           mode === 'webrtc'
             ? {
-                viewerId: socket.id,
+                viewerId: caller.id,
                 mode,
                 iceServers: this.#deps.roomIceServers(room.broadcasterId),
               }
-            : { viewerId: socket.id, mode },
+            : { viewerId: caller.id, mode },
         );
       }
-      ctx.log.info(
+      caller.log.info(
         { room: room.id, viewers: room.viewers.size, mode, modeReason },
         'viewer joined',
       );
@@ -400,7 +510,7 @@ export class Signalling {
       broadcasterId: room.broadcasterId,
       broadcasterOnline: room.broadcasterOnline,
       title: room.title,
-      iceServers: this.#deps.roomIceServers(socket.id),
+      iceServers: this.#deps.roomIceServers(caller.id),
       mode,
       modeReason,
       relayAvailable: this.#deps.relay.enabled,
@@ -412,25 +522,25 @@ export class Signalling {
     });
   }
 
-  handleEgressSet(ctx: HandlerContext, payload: EgressSetRequest): AckResult<EgressStatus> {
-    const room = this.#broadcasterRoom(ctx);
+  handleEgressSet(caller: Caller, payload: EgressSetRequest): AckResult<EgressStatus> {
+    const room = this.#broadcasterRoom(caller);
     if (!room.ok) return room.error;
     const egress = this.#deps.egress;
     if (!egress) return ackError('SERVER_BUSY', 'Egress is not available on this server.');
     const result = egress.setMirror(room.roomId, payload.hls);
     if (!result.ok) return ackError(result.code, result.message);
-    ctx.log.info({ room: room.roomId, hls: payload.hls }, 'hls mirror switched');
+    caller.log.info({ room: room.roomId, hls: payload.hls }, 'hls mirror switched');
     return ackOk(result.status);
   }
 
-  handleRestreamSet(ctx: HandlerContext, payload: RestreamSetRequest): AckResult<EgressStatus> {
-    const room = this.#broadcasterRoom(ctx);
+  handleRestreamSet(caller: Caller, payload: RestreamSetRequest): AckResult<EgressStatus> {
+    const room = this.#broadcasterRoom(caller);
     if (!room.ok) return room.error;
     const egress = this.#deps.egress;
     if (!egress) return ackError('SERVER_BUSY', 'Egress is not available on this server.');
     const result = egress.setRestream(room.roomId, payload.target, payload.on);
     if (!result.ok) return ackError(result.code, result.message);
-    ctx.log.info(
+    caller.log.info(
       { room: room.roomId, target: payload.target, on: payload.on },
       'restream switched',
     );
@@ -445,39 +555,43 @@ export class Signalling {
     this.#sendDemand(roomId);
   }
 
+  /** The room's relay hub if it has one (other nodes' keyframe requests and unsubscribes). */
+  existingRelayHub(roomId: RoomCode): RelayHub | undefined {
+    return this.#hubs.get(roomId);
+  }
+
   /** The room's relay hub, created on first use (egress subscribes to it like a viewer). */
   relayHub(roomId: RoomCode): RelayHub {
     return this.#hubFor(roomId);
   }
 
   #broadcasterRoom(
-    ctx: HandlerContext,
+    caller: Caller,
   ): { ok: true; roomId: RoomCode } | { ok: false; error: AckResult<never> } {
-    const membership = this.#deps.registry.membershipOf(ctx.socket.id);
+    const membership = this.#deps.registry.membershipOf(caller.id);
     if (!membership) return { ok: false, error: ackError('NOT_IN_ROOM') };
     if (membership.role !== 'broadcaster') return { ok: false, error: ackError('NOT_BROADCASTER') };
     return { ok: true, roomId: membership.room.id };
   }
 
-  handleLeaveRoom(ctx: HandlerContext): AckResult<null> {
-    const result = this.#deps.registry.leave(ctx.socket.id);
+  handleLeaveRoom(caller: Caller): AckResult<null> {
+    const result = this.#deps.registry.leave(caller.id);
     if (!result.ok) return ackError(result.code);
     const outcome = result.value;
     if (outcome.kind === 'viewer_left') {
-      void ctx.socket.leave(socketRoom(outcome.room.id));
+      caller.leave(socketRoom(outcome.room.id));
       this.#afterViewerLeft(outcome.room, outcome.viewerId);
-      ctx.log.info({ room: outcome.room.id }, 'viewer left');
+      caller.log.info({ room: outcome.room.id }, 'viewer left');
     } else {
-      this.#closeSocketRoom(outcome.room.id, 'broadcaster_left', ctx.socket.id);
-      ctx.log.info({ room: outcome.room.id }, 'room closed by broadcaster');
+      this.#closeSocketRoom(outcome.room.id, 'broadcaster_left', caller.id);
+      caller.log.info({ room: outcome.room.id }, 'room closed by broadcaster');
     }
     return ackOk(null);
   }
 
   /** Only broadcaster ↔ viewer of the same room; `from` is always the sender's socket id. */
-  handleSignal(ctx: HandlerContext, payload: SignalRequest): AckResult<null> {
-    const { socket } = ctx;
-    const membership = this.#deps.registry.membershipOf(socket.id);
+  handleSignal(caller: Caller, payload: SignalRequest): AckResult<null> {
+    const membership = this.#deps.registry.membershipOf(caller.id);
     if (!membership) return ackError('NOT_IN_ROOM');
     const { room, role } = membership;
     const reachable =
@@ -485,26 +599,26 @@ export class Signalling {
         ? room.viewers.has(payload.to)
         : payload.to === room.broadcasterId && room.broadcasterOnline;
     if (!reachable) return ackError('PEER_NOT_FOUND');
-    const message: SignalMessage = { from: socket.id };
+    const message: SignalMessage = { from: caller.id };
     if (payload.description !== undefined) message.description = payload.description;
     if (payload.candidate !== undefined) message.candidate = payload.candidate;
     this.#deps.io.to(payload.to).emit('signal', message);
-    ctx.log.debug(
+    caller.log.debug(
       { room: room.id, to: payload.to, kind: payload.description?.type ?? 'candidate' },
       'signal',
     );
     return ackOk(null);
   }
 
-  handleStats(ctx: HandlerContext, report: StatsReport): AckResult<null> {
+  handleStats(caller: Caller, report: StatsReport): AckResult<null> {
     const { registry, stats } = this.#deps;
-    const membership = registry.membershipOf(ctx.socket.id);
+    const membership = registry.membershipOf(caller.id);
     if (!membership) return ackError('NOT_IN_ROOM');
     const { room, role } = membership;
     if (report.role === 'viewer') {
       if (role !== 'viewer')
         return ackError('INVALID_PAYLOAD', 'The broadcaster reports as broadcaster.');
-      stats.recordViewerReport(room.id, ctx.socket.id, report.inbound);
+      stats.recordViewerReport(room.id, caller.id, report.inbound);
     } else {
       if (role !== 'broadcaster') return ackError('NOT_BROADCASTER');
       stats.recordBroadcasterReport(room.id, report.totalUploadKbps, report.peers, (id) =>
@@ -514,16 +628,16 @@ export class Signalling {
     return ackOk(null);
   }
 
-  handleChat(ctx: HandlerContext, payload: ChatSendRequest): AckResult<ChatMessage> {
-    const membership = this.#deps.registry.membershipOf(ctx.socket.id);
+  handleChat(caller: Caller, payload: ChatSendRequest): AckResult<ChatMessage> {
+    const membership = this.#deps.registry.membershipOf(caller.id);
     if (!membership) return ackError('NOT_IN_ROOM');
     const { room, role } = membership;
     const message: ChatMessage = {
       id: randomUUID(),
       roomId: room.id,
-      from: ctx.socket.id,
+      from: caller.id,
       role,
-      name: chatName(role, ctx.socket.id),
+      name: chatName(role, caller.id),
       text: payload.text,
       at: this.#deps.now(),
     };
@@ -533,36 +647,39 @@ export class Signalling {
   }
 
   /** A viewer moves to the relay: its mode changes, then the GOP cache and live chunks flow. */
-  handleRelaySubscribe(ctx: HandlerContext, payload: RelaySubscribeRequest): AckResult<null> {
-    const membership = this.#viewerMembership(ctx);
+  handleRelaySubscribe(caller: Caller, payload: RelaySubscribeRequest): AckResult<null> {
+    const membership = this.#viewerMembership(caller);
     if (!membership.ok) return membership.error;
     if (!this.#deps.relay.enabled) {
       return ackError('UNAUTHORIZED', 'The server relay is switched off.');
     }
     const { room } = membership;
-    const { socket } = ctx;
-    this.#deps.registry.setViewerMode(socket.id, 'relay', payload.reason);
+    this.#deps.registry.setViewerMode(caller.id, 'relay', payload.reason);
     this.#markChanged(room.id);
     // After the ack has gone out, so the client hears "subscribed" before the first chunk.
     setImmediate(() => {
-      const still = this.#deps.registry.membershipOf(socket.id);
-      if (!socket.connected || still?.room.id !== room.id) return;
-      if (still.room.viewers.get(socket.id)?.mode !== 'relay') return;
-      this.#hubFor(room.id).subscribe(socketSink(socket));
+      const still = this.#deps.registry.membershipOf(caller.id);
+      if (!caller.connected() || still?.room.id !== room.id) return;
+      if (still.room.viewers.get(caller.id)?.mode !== 'relay') return;
+      // A viewer on another node gets the room's chunks through that node's mirror hub.
+      this.#hubFor(room.id).subscribe(
+        caller.socket ? socketSink(caller.socket) : this.#cluster!.nodeSink(room.id, caller.node!),
+      );
     });
-    ctx.log.info({ room: room.id, reason: payload.reason }, 'relay subscribe');
+    caller.log.info({ room: room.id, reason: payload.reason }, 'relay subscribe');
     return ackOk(null);
   }
 
   /** The viewer's WebRTC path works (again): stop relaying to it. */
-  handleRelayUnsubscribe(ctx: HandlerContext): AckResult<null> {
-    const membership = this.#viewerMembership(ctx);
+  handleRelayUnsubscribe(caller: Caller): AckResult<null> {
+    const membership = this.#viewerMembership(caller);
     if (!membership.ok) return membership.error;
     const { room } = membership;
-    this.#deps.registry.setViewerMode(ctx.socket.id, 'webrtc', null);
-    this.#hubs.get(room.id)?.unsubscribe(ctx.socket.id);
+    this.#deps.registry.setViewerMode(caller.id, 'webrtc', null);
+    this.#hubs.get(room.id)?.unsubscribe(caller.id);
+    this.#cluster?.viewerChanged(room.id, caller.id, false);
     this.#markChanged(room.id);
-    ctx.log.info({ room: room.id }, 'relay unsubscribe');
+    caller.log.info({ room: room.id }, 'relay unsubscribe');
     return ackOk(null);
   }
 
@@ -570,23 +687,23 @@ export class Signalling {
    * A viewer wants a fresh WebRTC offer (ladder retry): tell its broadcaster only. Both sides
    * get freshly minted ICE servers, so a retry hours into a broadcast can still allocate TURN.
    */
-  handleRequestOffer(ctx: HandlerContext): AckResult<{ iceServers: IceServer[] }> {
-    const membership = this.#viewerMembership(ctx);
+  handleRequestOffer(caller: Caller): AckResult<{ iceServers: IceServer[] }> {
+    const membership = this.#viewerMembership(caller);
     if (!membership.ok) return membership.error;
     const { room } = membership;
     if (!room.broadcasterOnline) return ackError('PEER_NOT_FOUND');
     const { io, roomIceServers } = this.#deps;
     io.to(room.broadcasterId).emit('offer_requested', {
-      viewerId: ctx.socket.id,
+      viewerId: caller.id,
       iceServers: roomIceServers(room.broadcasterId),
     });
-    ctx.log.debug({ room: room.id }, 'offer requested');
-    return ackOk({ iceServers: roomIceServers(ctx.socket.id) });
+    caller.log.debug({ room: room.id }, 'offer requested');
+    return ackOk({ iceServers: roomIceServers(caller.id) });
   }
 
   /** A relay viewer's decoder needs a keyframe; the hub allows one request per second. */
-  handleKeyframeRequest(ctx: HandlerContext): AckResult<null> {
-    const membership = this.#viewerMembership(ctx);
+  handleKeyframeRequest(caller: Caller): AckResult<null> {
+    const membership = this.#viewerMembership(caller);
     if (!membership.ok) return membership.error;
     if (!this.#deps.relay.enabled) return ackOk(null);
     this.#hubFor(membership.room.id).requestKeyframe();
@@ -594,8 +711,8 @@ export class Signalling {
   }
 
   /** Media for the relay: only from the room's broadcaster, bounded per room by byte rate. */
-  handleRelayChunk(ctx: HandlerContext, chunk: ParsedRelayChunk): AckResult<null> {
-    const membership = this.#deps.registry.membershipOf(ctx.socket.id);
+  handleRelayChunk(caller: Caller, chunk: ParsedRelayChunk): AckResult<null> {
+    const membership = this.#deps.registry.membershipOf(caller.id);
     if (!membership) return ackError('NOT_IN_ROOM');
     if (membership.role !== 'broadcaster') return ackError('NOT_BROADCASTER');
     if (!this.#deps.relay.enabled) {
@@ -604,35 +721,35 @@ export class Signalling {
     const result = this.#hubFor(membership.room.id).publish(chunk.header, chunk.bytes);
     if (result.ok) this.#deps.metrics?.relayBytesIn.inc(chunk.bytes.byteLength);
     if (!result.ok) {
-      ctx.log.debug({ room: membership.room.id }, 'relay chunk over the room byte rate');
+      caller.log.debug({ room: membership.room.id }, 'relay chunk over the room byte rate');
       return ackError('RATE_LIMITED', 'The room relay byte rate is exceeded.');
     }
     return ackOk(null);
   }
 
-  handleDisconnect(ctx: HandlerContext, reason: string): void {
+  handleDisconnect(caller: Caller, reason: string): void {
     try {
-      const outcome = this.#deps.registry.disconnect(ctx.socket.id);
-      ctx.log.debug({ reason }, 'disconnected');
+      const outcome = this.#deps.registry.disconnect(caller.id);
+      caller.log.debug({ reason }, 'disconnected');
       if (!outcome) return;
       const roomId = outcome.room.id;
       if (outcome.kind === 'viewer_left') {
         this.#afterViewerLeft(outcome.room, outcome.viewerId);
-        ctx.log.info({ room: roomId, reason }, 'viewer disconnected');
+        caller.log.info({ room: roomId, reason }, 'viewer disconnected');
       } else if (outcome.kind === 'broadcaster_offline') {
         this.#deps.io.to(socketRoom(roomId)).emit('broadcaster_status', {
           roomId,
-          broadcasterId: ctx.socket.id,
+          broadcasterId: caller.id,
           online: false,
         });
         this.#markChanged(roomId);
-        ctx.log.info({ room: roomId, reason }, 'broadcaster offline, grace period started');
+        caller.log.info({ room: roomId, reason }, 'broadcaster offline, grace period started');
       } else {
         this.#closeSocketRoom(roomId, 'broadcaster_left');
-        ctx.log.info({ room: roomId, reason }, 'room closed: broadcaster disconnected');
+        caller.log.info({ room: roomId, reason }, 'room closed: broadcaster disconnected');
       }
     } catch (err) {
-      ctx.log.error({ err }, 'disconnect cleanup failed');
+      caller.log.error({ err }, 'disconnect cleanup failed');
     }
   }
 
@@ -734,9 +851,9 @@ export class Signalling {
   }
 
   #viewerMembership(
-    ctx: HandlerContext,
+    caller: Caller,
   ): (Membership & { ok: true }) | { ok: false; error: AckResult<never> } {
-    const membership = this.#deps.registry.membershipOf(ctx.socket.id);
+    const membership = this.#deps.registry.membershipOf(caller.id);
     if (!membership) return { ok: false, error: ackError('NOT_IN_ROOM') };
     if (membership.role !== 'viewer') {
       return { ok: false, error: ackError('UNAUTHORIZED', 'Only viewers can do that.') };
@@ -781,7 +898,7 @@ export class Signalling {
     const demand = {
       // Egress subscribers count as demand, but not as relay viewers.
       active: (hub?.subscriberCount ?? 0) > 0,
-      relayViewers: hub?.viewerCount ?? 0,
+      relayViewers: (hub?.viewerCount ?? 0) + (this.#cluster?.remoteRelayViewers(roomId) ?? 0),
       // ffmpeg copies H.264 instead of re-encoding it.
       preferH264: this.#deps.egress?.wantsH264(roomId) ?? false,
     };
@@ -801,6 +918,7 @@ export class Signalling {
 
   #afterViewerLeft(room: RoomSnapshot, viewerId: string): void {
     this.#hubs.get(room.id)?.unsubscribe(viewerId);
+    this.#cluster?.viewerChanged(room.id, viewerId, true);
     this.#deps.stats.removeViewer(room.id, viewerId);
     if (room.broadcasterOnline) {
       this.#deps.io.to(room.broadcasterId).emit('viewer_left', { viewerId });
@@ -829,5 +947,6 @@ export class Signalling {
     this.#deps.metrics?.recordPathCounts(roomId, null);
     this.#hubs.get(roomId)?.close();
     this.#hubs.delete(roomId);
+    this.#cluster?.roomClosed(roomId);
   }
 }
