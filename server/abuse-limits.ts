@@ -69,16 +69,28 @@ export interface AbuseLimitsOptions {
  * Redis when several nodes serve one service. Per-socket message limits stay in rate-limit.ts.
  */
 export class AbuseLimits {
-  readonly #failedJoins: RateLimiterAbstract;
-  readonly #strikes: RateLimiterAbstract;
-  readonly #createRooms: RateLimiterAbstract;
-  readonly #api: RateLimiterAbstract;
+  #failedJoins!: RateLimiterAbstract;
+  #strikes!: RateLimiterAbstract;
+  #createRooms!: RateLimiterAbstract;
+  #api!: RateLimiterAbstract;
   readonly #failedJoinPoints: number;
+  readonly #limits: Config['limits'];
 
   constructor(limits: Config['limits'], options: AbuseLimitsOptions = {}) {
-    const limiter = (name: string, settings: { points: number; duration: number }) =>
-      createLimiter(name, settings, options.redis);
+    this.#limits = limits;
     this.#failedJoinPoints = limits.failedJoinsPerMin;
+    this.#build(options.redis);
+  }
+
+  /** From now on the counts live in Redis, shared with every node (once the cluster is joined). */
+  shareThrough(redis: RedisClient): void {
+    this.#build(redis);
+  }
+
+  #build(redis: RedisClient | undefined): void {
+    const limits = this.#limits;
+    const limiter = (name: string, settings: { points: number; duration: number }) =>
+      createLimiter(name, settings, redis);
     this.#failedJoins = limiter('failed-join', { points: limits.failedJoinsPerMin, duration: 60 });
     this.#strikes = limiter('strikes', { points: 1_000_000, duration: STRIKE_WINDOW_S });
     this.#createRooms = limiter('create-room', { points: limits.createRoomsPerMin, duration: 60 });

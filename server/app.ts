@@ -237,6 +237,7 @@ export function createApp(deps: AppDeps): App {
           log: clusterLog,
           metrics,
           now,
+          abuse,
         });
         if (closing) await joined.close();
         else cluster = joined;

@@ -1,4 +1,5 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type { AbuseLimits } from '../abuse-limits';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -26,6 +27,8 @@ export interface ClusterOptions {
   log: Logger;
   metrics?: Metrics;
   now?: () => number;
+  /** Per-address limits: moved into Redis so every node counts together. */
+  abuse?: AbuseLimits;
 }
 
 export interface Cluster {
@@ -79,6 +82,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     now: options.now,
     livenessCheckMs: LIVENESS_CHECK_MS,
   });
+  options.abuse?.shareThrough(client);
   await router.start(options.signalling);
   options.signalling.attachCluster(router);
   directory.start(() => [...options.registry.rooms()].map((room) => room.id));

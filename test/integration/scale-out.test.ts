@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateRoomResult, JoinRoomResult, StatsSummary } from '../../shared/index';
 import { startRedis, type RedisServer } from '../support/redis-server';
@@ -11,6 +12,7 @@ import {
   expectOk,
   sleep,
   waitFor,
+  type TestSocket,
 } from './helpers';
 import { ChunkSource, collectChunks, sendChunk, subscribe, waitForCount } from './relay-helpers';
 
@@ -57,6 +59,8 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     ROOM_SECRET: randomBytes(24).toString('base64url'),
     RECLAIM_GRACE_S: '30',
+    // Lets one test pose as another address (x-forwarded-for) without blocking 127.0.0.1.
+    TRUST_PROXY: '1',
     FFMPEG_PATH: '/nonexistent/ffmpeg',
   };
   [nodeA, nodeB] = await Promise.all([startNode(clusterEnv), startNode(clusterEnv)]);
@@ -64,7 +68,12 @@ beforeAll(async () => {
   urlB = `http://127.0.0.1:${nodeB.port}`;
 }, 60_000);
 
-afterEach(() => closeAllClients());
+const opened: TestSocket[] = [];
+
+afterEach(() => {
+  closeAllClients();
+  for (const socket of opened.splice(0)) socket.disconnect();
+});
 
 afterAll(async () => {
   nodeA?.kill();
@@ -253,4 +262,67 @@ describe('scale-out over Redis', () => {
       }),
     ).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
   });
+
+  it('failed joins are counted across nodes: the 11th from one address is refused on both', async () => {
+    const posing = async (url: string) => {
+      const socket = ioClient(url, {
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+        extraHeaders: { 'x-forwarded-for': '198.18.0.77' },
+      }) as TestSocket;
+      opened.push(socket);
+      await waitFor(socket, 'welcome');
+      return socket;
+    };
+    const onA = await posing(urlA);
+    const onB = await posing(urlB);
+    let notFound = 0;
+    for (let i = 0; i < 30; i++) {
+      const result = await emitAck(i % 2 ? onA : onB, 'join_room', { roomId: '000001' });
+      if (result.ok) throw new Error('room 000001 should not exist');
+      if (result.error.code === 'RATE_LIMITED') break;
+      notFound += 1;
+    }
+    // Per-process counting would allow 10 on each node (20).
+    expect(notFound).toBe(10);
+    for (const socket of [onA, onB]) {
+      expect(await emitAck(socket, 'join_room', { roomId: '000001' })).toMatchObject({
+        ok: false,
+        error: { code: 'RATE_LIMITED' },
+      });
+    }
+  });
+
+  // Last: it kills node A.
+  it("when the room's node dies, the broadcaster re-creates it on node B and the viewer there rejoins", async () => {
+    const { created } = await roomOnA();
+    const viewer = await connectClient(urlB);
+    expectOk(await emitAck(viewer, 'join_room', { roomId: created.roomId }));
+    const closed = waitFor(viewer, 'room_closed', 20_000);
+    nodeA.kill();
+    // Node B notices A's heartbeat is gone and tells its sockets, as a restart would.
+    expect(await closed).toMatchObject({ roomId: created.roomId, reason: 'server_shutdown' });
+    // The broadcaster's reconnect lands on B (as nginx would send it) and reclaims.
+    const back = await connectClient(urlB);
+    let reclaimed: CreateRoomResult | null = null;
+    const deadline = Date.now() + 20_000;
+    while (!reclaimed) {
+      const result = await emitAck<CreateRoomResult>(
+        back,
+        'reclaim_room',
+        { roomId: created.roomId, broadcasterToken: created.broadcasterToken },
+        8000,
+      );
+      if (result.ok) reclaimed = result.data;
+      else if (result.error.code !== 'SERVER_BUSY' || Date.now() > deadline) {
+        throw new Error(`reclaim refused: ${result.error.code}`);
+      } else await sleep(500);
+    }
+    expect(reclaimed.roomId).toBe(created.roomId);
+    const joined = expectOk(
+      await emitAck<JoinRoomResult>(viewer, 'join_room', { roomId: created.roomId }),
+    );
+    expect(joined.broadcasterId).toBe(back.welcome.clientId);
+  }, 60_000);
 });

@@ -360,6 +360,24 @@ describe('BroadcastSession', () => {
     expect(session.phase).toBe('live');
   });
 
+  it('after server_shutdown with its own socket still up (another node went away) reclaims by itself, retrying while busy', async () => {
+    let busy = true;
+    signalling.responders.reclaim_room = () =>
+      busy
+        ? { ok: false, error: { code: 'SERVER_BUSY', message: 'not answering' } }
+        : { ok: true, data: ROOM };
+    await goLive();
+    signalling.emit('room_closed', { roomId: '123456', reason: 'server_shutdown' } as never);
+    expect(session.phase).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(signalling.requestsOf('reclaim_room')).toHaveLength(1);
+    expect(session.phase).toBe('reconnecting');
+    busy = false;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(signalling.requestsOf('reclaim_room')).toHaveLength(2);
+    expect(session.phase).toBe('live');
+  });
+
   it('ends the broadcast when the reclaim is refused', async () => {
     signalling.responders.reclaim_room = () => ({
       ok: false,

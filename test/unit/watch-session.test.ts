@@ -322,6 +322,24 @@ describe('WatchSession', () => {
     expect(session.state).toBe('connecting');
   });
 
+  it('after server_shutdown with its own socket still up (another node went away) rejoins by itself', async () => {
+    await session.start('123456');
+    let roomBack = false;
+    signalling.responders.join_room = () =>
+      roomBack
+        ? { ok: true, data: JOINED }
+        : { ok: false, error: { code: 'ROOM_NOT_FOUND', message: 'x' } };
+    signalling.emit('room_closed', { roomId: '123456', reason: 'server_shutdown' } as never);
+    expect(session.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(signalling.requestsOf('join_room')).toHaveLength(2);
+    expect(session.state).toBe('reconnecting');
+    roomBack = true;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(signalling.requestsOf('join_room')).toHaveLength(3);
+    expect(session.state).toBe('connecting');
+  });
+
   it('opens a fresh link when the broadcaster comes back under the same id', async () => {
     await session.start('123456');
     signalling.emit('broadcaster_status', {

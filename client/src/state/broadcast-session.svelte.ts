@@ -83,6 +83,10 @@ interface SavedBroadcast {
   password?: string;
 }
 
+/** How long a live broadcaster keeps reclaiming a room whose node went away. */
+const RECLAIM_WINDOW_MS = 60_000;
+const RECLAIM_FIRST_DELAY_MS = 1000;
+const RECLAIM_MAX_DELAY_MS = 8000;
 const log = createLogger('broadcast-session');
 
 /** The chosen codec goes first; the rest keep the default order. */
@@ -155,6 +159,10 @@ export class BroadcastSession {
   #unsubscribers: Array<() => void> = [];
   #captureSeq = 0;
   #destroyed = false;
+  /** Reclaim retries while our socket stays up but the room's server is away (several nodes). */
+  #reclaimTimer: ReturnType<typeof setTimeout> | null = null;
+  #reclaimDelayMs = RECLAIM_FIRST_DELAY_MS;
+  #reclaimDeadline = 0;
 
   constructor(deps: BroadcastSessionDeps) {
     this.#signalling = deps.signalling;
@@ -367,6 +375,8 @@ export class BroadcastSession {
    */
   async handleWelcome(clientId: string): Promise<void> {
     if (!this.isLive || !this.roomId || !this.#token) return;
+    this.#cancelReclaimRetry();
+    this.#reclaimDeadline = Date.now() + RECLAIM_WINDOW_MS;
     // Every welcome while live follows a reconnect; even a recovered socket (same id) lost its
     // seat when it dropped, and after a server restart the signed token re-creates the room.
     log.info('reconnected; reclaiming', { sameId: clientId === this.#liveClientId });
@@ -465,6 +475,10 @@ export class BroadcastSession {
     // A restart, not an end: keep the capture; the reconnect reclaims the code with the token.
     if (reason === 'server_shutdown') {
       this.phase = 'reconnecting';
+      // With several nodes our socket may stay up while the room's node went away: no welcome
+      // will come, so reclaim (re-create elsewhere) by ourselves.
+      this.#reclaimDeadline = Date.now() + RECLAIM_WINDOW_MS;
+      this.#scheduleReclaim();
       return;
     }
     this.#teardownRoom();
@@ -484,6 +498,8 @@ export class BroadcastSession {
       log.warn('reclaim refused', result.error.code);
       // A dropped socket will bring another welcome; anything else means the room is gone.
       if (result.error.code === 'DISCONNECTED' || result.error.code === 'TIMEOUT') return;
+      // The room's node is not answering yet (it may be going away): try again shortly.
+      if (result.error.code === 'SERVER_BUSY' && this.#scheduleReclaim()) return;
       const wasLive = this.isLive;
       this.#teardownRoom();
       if (wasLive) {
@@ -497,6 +513,7 @@ export class BroadcastSession {
   }
 
   async #enterRoom(room: CreateRoomResult): Promise<void> {
+    this.#cancelReclaimRetry();
     this.roomId = room.roomId;
     this.#token = room.broadcasterToken;
     this.#liveClientId = this.#signalling.clientId;
@@ -578,7 +595,34 @@ export class BroadcastSession {
     this.relayUpstream = null;
   }
 
+  /** False once the retry window is over (the caller then gives up). */
+  #scheduleReclaim(): boolean {
+    if (this.#reclaimTimer || Date.now() + this.#reclaimDelayMs > this.#reclaimDeadline) {
+      return this.#reclaimTimer !== null;
+    }
+    const delay = this.#reclaimDelayMs;
+    this.#reclaimDelayMs = Math.min(delay * 2, RECLAIM_MAX_DELAY_MS);
+    this.#reclaimTimer = setTimeout(() => {
+      this.#reclaimTimer = null;
+      if (this.#destroyed || !this.isLive || !this.roomId || !this.#token) return;
+      if (this.#signalling.connectionState !== 'connected') return; // the welcome will reclaim
+      void this.#reclaim({
+        roomId: this.roomId,
+        broadcasterToken: this.#token,
+        ...this.#roomSettings(),
+      });
+    }, delay);
+    return true;
+  }
+
+  #cancelReclaimRetry(): void {
+    if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
+    this.#reclaimTimer = null;
+    this.#reclaimDelayMs = RECLAIM_FIRST_DELAY_MS;
+  }
+
   #teardownRoom(): void {
+    this.#cancelReclaimRetry();
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.#statsTimer = null;
     this.#stopUpstream();

@@ -284,8 +284,11 @@ export class WatchSession {
     this.#cancelRejoin();
     if (reason === 'server_shutdown' && this.#joinedClientId !== null) {
       // A restart, most likely: the broadcaster reclaims on the next process and the welcome
-      // after our reconnect rejoins (retrying until the room is back).
+      // after our reconnect rejoins (retrying until the room is back). With several nodes our
+      // own socket may stay up while the room's node went away: rejoin without a welcome too.
       this.state = 'reconnecting';
+      this.#rejoinDeadline = Date.now() + REJOIN_WINDOW_MS;
+      this.#retryRejoin();
       return;
     }
     this.state = 'ended';
