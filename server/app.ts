@@ -5,7 +5,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { Server } from 'socket.io';
-import { LIMITS, STATS_SUMMARY_INTERVAL_MS } from '../shared/index';
+import {
+  LIMITS,
+  STATS_SUMMARY_INTERVAL_MS,
+  type ListedRoom,
+  type PublicStream,
+} from '../shared/index';
 import { AbuseLimits } from './abuse-limits';
 import { loadOrCreateRoomSecret } from './broadcaster-token';
 import { startCluster, type Cluster } from './cluster/cluster';
@@ -191,8 +196,23 @@ export function createApp(deps: AppDeps): App {
     abuse,
     broadcastTokenRequired: config.access.broadcastToken !== null,
     admin: {
-      rooms: () => signalling.adminRooms(),
-      closeRoom: (roomId) => signalling.closeRoom(roomId, 'closed_by_admin'),
+      rooms: () => cluster?.router.everywhere('admin_rooms', adminRoomsHere()) ?? adminRoomsHere(),
+      closeRoom: (roomId) =>
+        cluster?.router.closeRoomAnywhere(roomId) ??
+        signalling.closeRoom(roomId, 'closed_by_admin'),
+    },
+    cluster: () => {
+      const router = cluster?.router;
+      if (!router) return null;
+      const newestFirst = <T extends { startedAt: number }>(list: T[]) =>
+        list.sort((a, b) => b.startedAt - a.startedAt);
+      return {
+        listedRooms: async (local) =>
+          newestFirst((await router.everywhere('listed', local)) as ListedRoom[]),
+        streams: async (local) =>
+          newestFirst((await router.everywhere('streams', local)) as PublicStream[]),
+        homeUrlOf: (roomId) => router.homeUrlOf(roomId),
+      };
     },
   });
   // engine.io answers /socket.io/* (long-polling) on its own 'request' listener; Express must
@@ -222,6 +242,12 @@ export function createApp(deps: AppDeps): App {
 
   let summaryTimer: NodeJS.Timeout | undefined;
 
+  /** The admin list of this node's rooms; with several nodes each row says which node. */
+  function adminRoomsHere() {
+    const rooms = signalling.adminRooms();
+    return redisUrl ? rooms.map((room) => ({ ...room, node: nodeId })) : rooms;
+  }
+
   /** Connects to Redis, retrying every 2 s until it works or the app closes. */
   async function joinCluster(url: string, port: number, firstTry: boolean): Promise<void> {
     while (!closing && !cluster) {
@@ -238,6 +264,12 @@ export function createApp(deps: AppDeps): App {
           metrics,
           now,
           abuse,
+        });
+        joined.router.setViews({
+          listedRooms: () => registry.listedRooms(),
+          streams: () => egress.publicStreams(),
+          adminRooms: adminRoomsHere,
+          closeRoom: (roomId) => signalling.closeRoom(roomId, 'closed_by_admin'),
         });
         if (closing) await joined.close();
         else cluster = joined;

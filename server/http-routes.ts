@@ -7,7 +7,13 @@ import express, {
   type Response,
 } from 'express';
 import helmet from 'helmet';
-import { PROTOCOL_VERSION, ROOM_CODE_PATTERN, type RoomCode } from '../shared/index';
+import {
+  PROTOCOL_VERSION,
+  ROOM_CODE_PATTERN,
+  type ListedRoom,
+  type PublicStream,
+  type RoomCode,
+} from '../shared/index';
 import { clientIp, rateLimitedMessage, type AbuseLimits } from './abuse-limits';
 import type { Config } from './config';
 import { bearerMatches, secretEquals } from './secret-equals';
@@ -17,6 +23,8 @@ import type { EgressManager } from './egress/egress-manager';
 import { egressApiRouter, hlsRouter } from './egress/egress-routes';
 import type { Metrics } from './metrics';
 import type { Readiness } from './readiness';
+import { hlsProxy } from './cluster/hls-proxy';
+
 import type { RoomRegistry } from './room-registry';
 
 export interface HttpDeps {
@@ -36,12 +44,21 @@ export interface HttpDeps {
   admin?: AdminPort;
   /** Whether `welcome` will ask for a broadcast token (also in /healthz for the broadcast page). */
   broadcastTokenRequired?: boolean;
+  /** Null until this node has joined the cluster (or without REDIS_URL). */
+  cluster?: () => ClusterHttpPort | null;
 }
 
 export interface AdminPort {
-  rooms(): unknown[];
+  rooms(): unknown[] | Promise<unknown[]>;
   /** False when no such room. */
-  closeRoom(roomId: RoomCode): boolean;
+  closeRoom(roomId: RoomCode): boolean | Promise<boolean>;
+}
+
+/** Several nodes: listings gathered from every node, HLS fetched from the room's node. */
+export interface ClusterHttpPort {
+  listedRooms(local: ListedRoom[]): Promise<ListedRoom[]>;
+  streams(local: PublicStream[]): Promise<PublicStream[]>;
+  homeUrlOf(roomId: RoomCode): Promise<string | null>;
 }
 
 /**
@@ -136,16 +153,16 @@ function adminRoutes(adminToken: string, admin: AdminPort): express.Router {
     res.set('WWW-Authenticate', 'Bearer');
     sendJsonError(res, 401, 'UNAUTHORIZED', 'A valid admin token is required.');
   });
-  router.get('/rooms', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ rooms: admin.rooms() });
+  router.get('/rooms', async (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ rooms: await admin.rooms() });
   });
-  router.post('/rooms/:room/close', (req, res) => {
+  router.post('/rooms/:room/close', async (req, res) => {
     const roomId = req.params.room;
     if (typeof roomId !== 'string' || !ROOM_CODE_PATTERN.test(roomId)) {
       sendJsonError(res, 400, 'INVALID_PAYLOAD', 'A room code is six digits.');
       return;
     }
-    if (!admin.closeRoom(roomId as RoomCode)) {
+    if (!(await admin.closeRoom(roomId as RoomCode))) {
       sendJsonError(res, 404, 'ROOM_NOT_FOUND', 'No live room has that number.');
       return;
     }
@@ -251,13 +268,35 @@ export function createHttpApp(deps: HttpDeps): Express {
     // Anonymous callers get STUN only; TURN credentials go only in room acks over the socket.
     res.set('Cache-Control', 'no-store').json({ iceServers: welcomeIceServers(config) });
   });
-  api.get('/rooms', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ rooms: registry.listedRooms() });
+  api.get('/rooms', async (_req, res) => {
+    const local = registry.listedRooms();
+    const cluster = deps.cluster?.();
+    const rooms = cluster ? await cluster.listedRooms(local) : local;
+    res.set('Cache-Control', 'no-store').json({ rooms });
   });
-  if (deps.egress) api.use(egressApiRouter(deps.egress, config.egress.adminToken));
+  if (deps.egress) {
+    const egress = deps.egress;
+    const streams = async () => {
+      const local = egress.publicStreams();
+      const cluster = deps.cluster?.();
+      return cluster ? cluster.streams(local) : local;
+    };
+    api.use(egressApiRouter(egress, config.egress.adminToken, streams));
+  }
   api.use((_req, res) => sendJsonError(res, 404, 'NOT_FOUND', 'No such API endpoint.'));
   app.use('/api', api);
-  if (deps.egress) app.use('/hls', hlsRouter(deps.egress));
+  if (deps.egress) {
+    const egress = deps.egress;
+    app.use(
+      '/hls/:room/:file',
+      hlsProxy({
+        servedHere: (roomId) => egress.isServed(roomId),
+        homeUrlOf: async (roomId) => (await deps.cluster?.()?.homeUrlOf(roomId)) ?? null,
+        log,
+      }),
+    );
+    app.use('/hls', hlsRouter(egress));
+  }
 
   const clientDir = path.resolve(config.clientDir);
   const indexHtml = path.join(clientDir, 'index.html');

@@ -29,9 +29,20 @@ export interface DirectoryPort {
   release(code: RoomCode): Promise<void>;
   takeOver(code: RoomCode, deadNode: string): Promise<boolean>;
   nodeInfo(nodeId: string): Promise<{ url: string } | null>;
+  liveNodes(): Promise<Array<{ id: string; url: string }>>;
   revoke(nonceDigest: string, ttlMs: number): Promise<void>;
   isRevoked(nonceDigest: string): Promise<boolean>;
 }
+
+/** This node's own answers to cluster-wide HTTP questions (listings, admin). */
+export interface NodeViews {
+  listedRooms(): unknown[];
+  streams(): unknown[];
+  adminRooms(): unknown[];
+  closeRoom(roomId: RoomCode): boolean;
+}
+
+export type ClusterQuery = 'listed' | 'streams' | 'admin_rooms';
 
 export interface ClusterRouterDeps {
   io: AppServer;
@@ -62,6 +73,9 @@ const ForwardedEventSchema = z.object({
   payload: z.unknown(),
 });
 const RoomArgsSchema = z.object({ room: RoomCodeSchema });
+const QueryArgsSchema = z.object({ what: z.enum(['listed', 'streams', 'admin_rooms']) });
+/** How long a listing waits for each other node. */
+const QUERY_TIMEOUT_MS = 1000;
 const DisconnectArgsSchema = z.object({
   peerId: z.string().min(1).max(64),
   reason: z.string().max(100),
@@ -99,6 +113,7 @@ export class ClusterRouter implements ClusterPort {
   /** Rooms homed elsewhere with relay viewers here. */
   readonly #mirrors = new Map<RoomCode, { hub: RelayHub; node: string }>();
   #livenessTimer: NodeJS.Timeout | undefined;
+  #views: NodeViews | null = null;
 
   constructor(deps: ClusterRouterDeps) {
     this.#deps = deps;
@@ -126,6 +141,48 @@ export class ClusterRouter implements ClusterPort {
     for (const { hub } of this.#mirrors.values()) hub.close();
     this.#mirrors.clear();
     await this.#deps.bus.close();
+  }
+
+  // ── Cluster-wide HTTP answers ───────────────────────────────────────────────────────
+
+  setViews(views: NodeViews): void {
+    this.#views = views;
+  }
+
+  /** This node's answer plus every other live node's (a node that does not answer is skipped). */
+  async everywhere(what: ClusterQuery, local: unknown[]): Promise<unknown[]> {
+    const { directory, bus, log } = this.#deps;
+    const nodes = await directory.liveNodes().catch((err: Error) => {
+      log.warn({ err: err.message }, 'node listing failed');
+      return [];
+    });
+    const answers = await Promise.all(
+      nodes
+        .filter((node) => node.id !== this.nodeId)
+        .map((node) =>
+          bus.request(node.id, 'query', { what }, null, QUERY_TIMEOUT_MS).catch(() => []),
+        ),
+    );
+    return [...local, ...answers.flatMap((answer) => (Array.isArray(answer) ? answer : []))];
+  }
+
+  /** Closes a room on whichever node holds it. */
+  async closeRoomAnywhere(roomId: RoomCode): Promise<boolean> {
+    if (this.#views?.closeRoom(roomId)) return true;
+    const owner = await this.#deps.directory.lookup(roomId).catch(() => null);
+    if (owner === null || owner === this.nodeId) return false;
+    const closed = await this.#deps.bus
+      .request(owner, 'admin_close', { room: roomId }, null, 2 * QUERY_TIMEOUT_MS)
+      .catch(() => false);
+    return closed === true;
+  }
+
+  /** The base URL of the node running a room that lives elsewhere (its HLS is there). */
+  async homeUrlOf(roomId: RoomCode): Promise<string | null> {
+    const { directory } = this.#deps;
+    const owner = await directory.lookup(roomId).catch(() => null);
+    if (owner === null || owner === this.nodeId) return null;
+    return (await directory.nodeInfo(owner).catch(() => null))?.url ?? null;
   }
 
   // ── Edge side: a socket here ──────────────────────────────────────────────────────────
@@ -406,8 +463,26 @@ export class ClusterRouter implements ClusterPort {
   }
 
   async #onRequest(message: BusMessage): Promise<unknown> {
-    if (message.op !== 'event') return ackError('INVALID_PAYLOAD', 'Unknown node request.');
-    return this.#runForwarded(message);
+    switch (message.op) {
+      case 'event':
+        return this.#runForwarded(message);
+      case 'query': {
+        const args = QueryArgsSchema.safeParse(message.args);
+        const views = this.#views;
+        if (!args.success || !views) return [];
+        if (args.data.what === 'listed') return views.listedRooms();
+        if (args.data.what === 'streams') return views.streams();
+        return views.adminRooms();
+      }
+      case 'admin_close': {
+        const args = RoomArgsSchema.safeParse(message.args);
+        return args.success && this.#views
+          ? this.#views.closeRoom(args.data.room as RoomCode)
+          : false;
+      }
+      default:
+        return ackError('INVALID_PAYLOAD', 'Unknown node request.');
+    }
   }
 
   /** An event from a socket on another node, validated again with the same schema. */

@@ -203,6 +203,22 @@ export class RedisRoomDirectory {
     }
   }
 
+  /** Every node with a live heartbeat (this one included), for cluster-wide listings. */
+  async liveNodes(): Promise<Array<{ id: string; url: string }>> {
+    const match = this.#nodeKey('*');
+    const ids: string[] = [];
+    let cursor = '0';
+    // Bounded: a service has a handful of nodes; never loop forever on a misbehaving server.
+    for (let page = 0; page < 1000; page++) {
+      const reply = await this.#redis.scan(cursor, { MATCH: match, COUNT: 100 });
+      for (const key of reply.keys) ids.push(String(key).slice(match.length - 1));
+      cursor = String(reply.cursor);
+      if (cursor === '0') break;
+    }
+    const nodes = await Promise.all(ids.map(async (id) => ({ id, info: await this.nodeInfo(id) })));
+    return nodes.flatMap(({ id, info }) => (info ? [{ id, url: info.url }] : []));
+  }
+
   /** Token nonce digests of rooms ended on purpose, shared by every node (SET … PX ttlMs). */
   async revoke(nonceDigest: string, ttlMs: number): Promise<void> {
     await this.#redis.set(this.#revokedKey(nonceDigest), '1', {

@@ -4,6 +4,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { RoomCode } from '../../shared/index';
 import { bearerMatches } from '../secret-equals';
 import { hlsFilePath, recordingPath } from './egress-paths';
+import type { PublicStream } from '../../shared/index';
 import type { EgressManager } from './egress-manager';
 import { readerKeyOf } from './hls-viewers';
 
@@ -90,10 +91,15 @@ export function hlsRouter(egress: EgressManager): Router {
 }
 
 /** `/api/streams` (public) and `/api/recordings` (admin token; off without one). */
-export function egressApiRouter(egress: EgressManager, adminToken: string | null): Router {
+export function egressApiRouter(
+  egress: EgressManager,
+  adminToken: string | null,
+  /** Every node's mirrors when several nodes serve one service; this node's by default. */
+  streams: () => Promise<PublicStream[]> = async () => egress.publicStreams(),
+): Router {
   const router = express.Router();
-  router.get('/streams', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ streams: egress.publicStreams() });
+  router.get('/streams', async (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ streams: await streams() });
   });
   const guard = (req: Request, res: Response): boolean => {
     if (!adminToken || !egress.recordDir) {

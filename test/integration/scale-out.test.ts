@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateRoomResult, JoinRoomResult, StatsSummary } from '../../shared/index';
+import { makeRelayFrames } from '../support/media-fixture';
+import { publishPaced } from '../support/paced-publisher';
 import { startRedis, type RedisServer } from '../support/redis-server';
 import { spawnServer, type ServerProcess } from '../support/server-process';
 import {
@@ -52,6 +57,13 @@ async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> 
 }
 
 let clusterEnv: Record<string, string>;
+const adminToken = randomBytes(24).toString('base64url');
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -61,9 +73,13 @@ beforeAll(async () => {
     RECLAIM_GRACE_S: '30',
     // Lets one test pose as another address (x-forwarded-for) without blocking 127.0.0.1.
     TRUST_PROXY: '1',
-    FFMPEG_PATH: '/nonexistent/ffmpeg',
+    ADMIN_TOKEN: adminToken,
   };
-  [nodeA, nodeB] = await Promise.all([startNode(clusterEnv), startNode(clusterEnv)]);
+  // Each node writes its own mirrors; node B serves A's by asking A.
+  [nodeA, nodeB] = await Promise.all([
+    startNode({ ...clusterEnv, HLS_DIR: tempDir('roomcast-hls-a-') }),
+    startNode({ ...clusterEnv, HLS_DIR: tempDir('roomcast-hls-b-') }),
+  ]);
   urlA = `http://127.0.0.1:${nodeA.port}`;
   urlB = `http://127.0.0.1:${nodeB.port}`;
 }, 60_000);
@@ -79,6 +95,7 @@ afterAll(async () => {
   nodeA?.kill();
   nodeB?.kill();
   await redis?.stop();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 async function roomOnA() {
@@ -262,6 +279,76 @@ describe('scale-out over Redis', () => {
       }),
     ).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
   });
+
+  it('listings and the admin API cover every node: a room on A is listed, and closed, through B', async () => {
+    const broadcaster = await connectClient(urlA);
+    const created = expectOk(
+      await emitAck<CreateRoomResult>(broadcaster, 'create_room', {
+        title: 'listed on A',
+        listed: true,
+      }),
+    );
+    const listed = (await (await fetch(`${urlB}/api/rooms`)).json()) as {
+      rooms: Array<{ roomId: string; title: string }>;
+    };
+    expect(listed.rooms).toContainEqual(
+      expect.objectContaining({ roomId: created.roomId, title: 'listed on A' }),
+    );
+    const auth = { authorization: `Bearer ${adminToken}` };
+    const admin = (await (await fetch(`${urlB}/api/admin/rooms`, { headers: auth })).json()) as {
+      rooms: Array<{ roomId: string; node: string }>;
+    };
+    const row = admin.rooms.find((r) => r.roomId === created.roomId);
+    expect(row?.node).toMatch(/^[0-9a-f-]{36}$/);
+    const closed = waitFor(broadcaster, 'room_closed');
+    const response = await fetch(`${urlB}/api/admin/rooms/${created.roomId}/close`, {
+      method: 'POST',
+      headers: auth,
+    });
+    expect(response.status).toBe(200);
+    expect(await closed).toMatchObject({ roomId: created.roomId, reason: 'closed_by_admin' });
+  });
+
+  it("node B serves the HLS mirror of a room on node A (proxied from A's files)", async () => {
+    const frames = await makeRelayFrames({ video: 'h264', seconds: 2 });
+    const { broadcaster, created } = await roomOnA();
+    expectOk(await emitAck(broadcaster, 'egress_set', { hls: true }));
+    const publisher = publishPaced(frames, (bytes) => broadcaster.emit('relay_chunk', bytes));
+    try {
+      const playlistUrl = `${urlB}/hls/${created.roomId}/index.m3u8`;
+      let playlist = '';
+      const deadline = Date.now() + 20_000;
+      while (!/seg-\d+\.ts/.test(playlist)) {
+        if (Date.now() > deadline) throw new Error(`no segment listed through B: ${playlist}`);
+        await sleep(250);
+        const response = await fetch(playlistUrl);
+        playlist = response.status === 200 ? await response.text() : '';
+        if (response.status === 200) {
+          expect(response.headers.get('content-type')).toMatch(/mpegurl/);
+          expect(response.headers.get('cache-control')).toBe('no-cache');
+        }
+      }
+      const segment = /(seg-\d+\.ts)/.exec(playlist)![1]!;
+      const response = await fetch(`${urlB}/hls/${created.roomId}/${segment}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('video/mp2t');
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      // MPEG-TS: 188-byte packets, each starting with the sync byte.
+      expect(bytes.length % 188).toBe(0);
+      expect(bytes[0]).toBe(0x47);
+      expect(bytes[188]).toBe(0x47);
+      // The public list on B shows A's mirror.
+      const streams = (await (await fetch(`${urlB}/api/streams`)).json()) as {
+        streams: Array<{ roomId: string }>;
+      };
+      expect(streams.streams.map((s) => s.roomId)).toContain(created.roomId);
+      // An unknown room is still a JSON 404 through B.
+      expect((await fetch(`${urlB}/hls/000002/index.m3u8`)).status).toBe(404);
+    } finally {
+      publisher.stop();
+      expectOk(await emitAck(broadcaster, 'leave_room', {}));
+    }
+  }, 40_000);
 
   it('failed joins are counted across nodes: the 11th from one address is refused on both', async () => {
     const posing = async (url: string) => {
