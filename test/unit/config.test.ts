@@ -54,6 +54,7 @@ describe('loadConfig', () => {
         trustProxyHops: 0,
         allowedOrigins: [],
       },
+      redis: { url: null, nodeUrl: null },
       limits: { failedJoinsPerMin: 10, createRoomsPerMin: 30, apiRequestsPerMin: 300 },
     });
   });
@@ -242,6 +243,22 @@ describe('loadConfig: TURN, ladder and relay', () => {
     );
     expect(both.variable).toBe('TURN_SECRET_FILE');
     expect(both.message).not.toContain(secret);
+  });
+
+  it('REDIS_URL needs ROOM_SECRET, and takes only redis:// URLs; NODE_URL loses its trailing slash', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/ROOM_SECRET/);
+    expect(() => loadConfig({ REDIS_URL: 'http://x', ROOM_SECRET: 'a'.repeat(32) })).toThrow(
+      /REDIS_URL/,
+    );
+    const config = loadConfig({
+      REDIS_URL: 'redis://:pw@10.0.0.20:6379',
+      ROOM_SECRET: 'a'.repeat(32),
+      NODE_URL: 'http://10.0.0.11:8080/',
+    });
+    expect(config.redis).toEqual({
+      url: 'redis://:pw@10.0.0.20:6379',
+      nodeUrl: 'http://10.0.0.11:8080',
+    });
   });
 
   it('never puts the TURN_SECRET value in the error message', () => {
