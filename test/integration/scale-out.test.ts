@@ -350,6 +350,28 @@ describe('scale-out over Redis', () => {
     }
   }, 40_000);
 
+  it('a socket that drops on node A and reconnects to node B keeps its session (Redis Streams adapter)', async () => {
+    const socket = ioClient(urlA, {
+      transports: ['websocket'],
+      reconnectionDelay: 100,
+      reconnectionDelayMax: 200,
+      forceNew: true,
+    }) as TestSocket;
+    opened.push(socket);
+    const first = await waitFor(socket, 'welcome');
+    // Recovery needs at least one packet received after the session started.
+    await sleep(300);
+    // The next reconnect goes to node B, as a load balancer without stickiness might send it.
+    (socket.io as unknown as { uri: string }).uri = urlB;
+    const again = waitFor(socket, 'welcome', 5000);
+    socket.io.engine.close();
+    const second = await again;
+    expect(socket.recovered).toBe(true);
+    expect(second.clientId).toBe(first.clientId);
+    // And it works on B: it can open a room there.
+    expectOk(await emitAck<CreateRoomResult>(socket, 'create_room', {}));
+  });
+
   it('failed joins are counted across nodes: the 11th from one address is refused on both', async () => {
     const posing = async (url: string) => {
       const socket = ioClient(url, {
