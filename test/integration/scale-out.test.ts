@@ -5,6 +5,7 @@ import path from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateRoomResult, JoinRoomResult, StatsSummary } from '../../shared/index';
+import { freePort } from '../support/free-port';
 import { makeRelayFrames } from '../support/media-fixture';
 import { publishPaced } from '../support/paced-publisher';
 import { startRedis, type RedisServer } from '../support/redis-server';
@@ -402,6 +403,37 @@ describe('scale-out over Redis', () => {
       });
     }
   });
+
+  it('a node whose Redis is unreachable stays up, reports not ready, refuses sockets and never logs the password', async () => {
+    const password = randomBytes(12).toString('hex');
+    const deadPort = await freePort();
+    const node = await spawnServer({
+      ...clusterEnv,
+      REDIS_URL: `redis://:${password}@127.0.0.1:${deadPort}`,
+    });
+    try {
+      const url = `http://127.0.0.1:${node.port}`;
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as { checks: Record<string, { status: string }> };
+      expect(body.checks.redis).toMatchObject({ status: 'down', critical: true });
+      const socket = ioClient(url, {
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
+      opened.push(socket as TestSocket);
+      const refused = await new Promise<string>((resolve) =>
+        socket.once('connect_error', (err) => resolve(err.message)),
+      );
+      expect(refused).toBeTruthy();
+      expect(node.lines.join('\n')).toContain('redis unreachable');
+      expect(node.lines.join('\n')).not.toContain(password);
+    } finally {
+      node.kill();
+    }
+  }, 40_000);
 
   // Last: it kills node A.
   it("when the room's node dies, the broadcaster re-creates it on node B and the viewer there rejoins", async () => {
