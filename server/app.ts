@@ -13,8 +13,9 @@ import {
 } from '../shared/index';
 import { AbuseLimits } from './abuse-limits';
 import { loadOrCreateRoomSecret } from './broadcaster-token';
-import { startCluster, type Cluster } from './cluster/cluster';
-import { redactRedisUrl, redisCheck } from './cluster/redis-client';
+// The cluster code (and the redis package) is loaded only when REDIS_URL is set.
+import type { Cluster } from './cluster/cluster';
+import { redactRedisUrl } from './cluster/redis-url';
 import type { Config } from './config';
 import { probeFfmpeg, type FfmpegProbe } from './egress/ffmpeg-binary';
 import { EgressManager } from './egress/egress-manager';
@@ -169,12 +170,11 @@ export function createApp(deps: AppDeps): App {
   );
   readiness.registerDefault('coturn', turnCheck(config.turn.urls, turnStatus(config).enabled));
   if (redisUrl) {
-    let check: ReturnType<typeof redisCheck> | null = null;
     readiness.register(
       'redis',
       () =>
         cluster
-          ? (check ??= redisCheck(cluster.client))()
+          ? cluster.check()
           : { status: 'down', detail: `connecting to ${redactRedisUrl(redisUrl)}` },
       { critical: true },
     );
@@ -252,6 +252,7 @@ export function createApp(deps: AppDeps): App {
   async function joinCluster(url: string, port: number, firstTry: boolean): Promise<void> {
     while (!closing && !cluster) {
       try {
+        const { startCluster } = await import('./cluster/cluster');
         const joined = await startCluster({
           url,
           nodeId,

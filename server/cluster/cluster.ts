@@ -8,7 +8,8 @@ import type { Signalling } from '../signalling';
 import type { AppServer } from '../socket-types';
 import { ClusterRouter } from './cluster-router';
 import { NodeBus, type BusPublisher, type BusSubscriber } from './node-bus';
-import { connectRedis, redactRedisUrl, type RedisClient } from './redis-client';
+import type { ReadinessCheck } from '../readiness';
+import { connectRedis, redactRedisUrl, redisCheck, type RedisClient } from './redis-client';
 import { RedisRoomDirectory } from './room-directory';
 
 /** A crashed node's rooms become free (and its members are dropped) within this. */
@@ -33,6 +34,8 @@ export interface ClusterOptions {
 
 export interface Cluster {
   client: RedisClient;
+  /** `/readyz`: PING with the server version. */
+  check: ReadinessCheck;
   router: ClusterRouter;
   directory: RedisRoomDirectory;
   close(): Promise<void>;
@@ -89,6 +92,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   log.info({ node: nodeId, redis: redactRedisUrl(url) }, 'cluster joined');
   return {
     client,
+    check: redisCheck(client),
     router,
     directory,
     async close() {

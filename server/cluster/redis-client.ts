@@ -1,6 +1,9 @@
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../logger';
 import type { CheckResult, ReadinessCheck } from '../readiness';
+import { redactRedisUrl } from './redis-url';
+
+export { redactRedisUrl };
 
 /** A connected node-redis client (RESP3, the default modules). */
 export type RedisClient = RedisClientType;
@@ -16,24 +19,6 @@ const PING_TIMEOUT_MS = 1_500;
 export interface ConnectRedisOptions {
   /** Give up (and close the client) when the first connection is not ready by then. */
   connectTimeoutMs?: number;
-}
-
-/**
- * The URL with its password replaced by `***`, fit for logs. Anything that does not parse as a
- * URL is not echoed at all, since it could be a bare secret.
- */
-export function redactRedisUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return '[unparseable redis url]';
-  }
-  if (parsed.password !== '') parsed.password = '***';
-  // node-redis ignores query strings; drop them so no `?password=` slips through.
-  parsed.search = '';
-  parsed.hash = '';
-  return parsed.toString();
 }
 
 /**
