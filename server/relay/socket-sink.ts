@@ -33,12 +33,27 @@ export function socketBacklogBytes(socket: AppSocket): number {
   return bytes;
 }
 
-/** Adapts a Socket.IO socket to the hub: one binary `relay_chunk` per chunk, never volatile. */
+/** Socket.IO's packet type for an event (the encoder makes it a binary event as needed). */
+const EVENT_PACKET = 2;
+
+interface PacketWriter {
+  packet(packet: { type: number; data: unknown[] }, opts: { compress?: boolean }): void;
+}
+
+/**
+ * Adapts a Socket.IO socket to the hub: one binary `relay_chunk` per chunk, never volatile.
+ * With connection-state recovery on, `socket.emit` goes through the adapter so the packet can
+ * be replayed after a reconnect: with the Redis adapter that is one XADD per chunk per viewer,
+ * and in memory 2 minutes of chunks per viewer. Live media is never replayed (the viewer
+ * resubscribes and starts at a keyframe), so chunks are written to the socket directly.
+ */
 export function socketSink(socket: AppSocket): RelaySink {
+  const writer = socket as unknown as PacketWriter;
   return {
     id: socket.id,
     send: (bytes) => {
-      socket.emit('relay_chunk', bytes as unknown as ArrayBuffer);
+      // Compression would only burn CPU on encoded media.
+      writer.packet({ type: EVENT_PACKET, data: ['relay_chunk', bytes] }, { compress: false });
     },
     backlogBytes: () => socketBacklogBytes(socket),
   };
