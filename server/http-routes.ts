@@ -23,7 +23,6 @@ import type { EgressManager } from './egress/egress-manager';
 import { egressApiRouter, hlsRouter } from './egress/egress-routes';
 import type { Metrics } from './metrics';
 import type { Readiness } from './readiness';
-import { hlsProxy } from './cluster/hls-proxy';
 
 import type { RoomRegistry } from './room-registry';
 
@@ -286,16 +285,13 @@ export function createHttpApp(deps: HttpDeps): Express {
   api.use((_req, res) => sendJsonError(res, 404, 'NOT_FOUND', 'No such API endpoint.'));
   app.use('/api', api);
   if (deps.egress) {
-    const egress = deps.egress;
     app.use(
-      '/hls/:room/:file',
-      hlsProxy({
-        servedHere: (roomId) => egress.isServed(roomId),
-        homeUrlOf: async (roomId) => (await deps.cluster?.()?.homeUrlOf(roomId)) ?? null,
-        log,
+      '/hls',
+      hlsRouter(deps.egress, () => {
+        const cluster = deps.cluster?.();
+        return cluster ? { homeUrlOf: (roomId) => cluster.homeUrlOf(roomId), log } : null;
       }),
     );
-    app.use('/hls', hlsRouter(egress));
   }
 
   const clientDir = path.resolve(config.clientDir);

@@ -2,6 +2,8 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import express, { type Request, type Response, type Router } from 'express';
 import type { RoomCode } from '../../shared/index';
+import { proxyHls } from '../cluster/hls-proxy';
+import type { Logger } from '../logger';
 import { bearerMatches } from '../secret-equals';
 import { hlsFilePath, recordingPath } from './egress-paths';
 import type { PublicStream } from '../../shared/index';
@@ -22,7 +24,13 @@ function notFound(res: Response): void {
  * `index.m3u8` / `seg-N.ts` are answered; everything else is a 404 (never the SPA). The playlist
  * is `no-cache`, segments are immutable, CORS is open (it is public by design).
  */
-export function hlsRouter(egress: EgressManager): Router {
+export interface RemoteHls {
+  /** The base URL of the node that runs a room's mirror, when it is another node. */
+  homeUrlOf(roomId: RoomCode): Promise<string | null>;
+  log: Logger;
+}
+
+export function hlsRouter(egress: EgressManager, remote?: () => RemoteHls | null): Router {
   const router = express.Router();
   router.use((req, res, next) => {
     res.set('Access-Control-Allow-Origin', '*');
@@ -44,8 +52,15 @@ export function hlsRouter(egress: EgressManager): Router {
     const roomId = req.params.room ?? '';
     const file = req.params.file ?? '';
     const target = hlsFilePath(egress.hlsRoot, roomId, file);
-    if (!target || !egress.isServed(roomId as RoomCode)) {
-      notFound(res);
+    if (!target) return notFound(res);
+    if (!egress.isServed(roomId as RoomCode)) {
+      // Several nodes: the room's mirror may run on another one.
+      const other = remote?.();
+      if (!other) return notFound(res);
+      void other.homeUrlOf(roomId as RoomCode).then(
+        (base) => (base ? proxyHls(base, req, res, other.log) : notFound(res)),
+        () => notFound(res),
+      );
       return;
     }
     if (target.kind === 'playlist') {

@@ -327,6 +327,8 @@ describe('scale-out over Redis', () => {
         if (response.status === 200) {
           expect(response.headers.get('content-type')).toMatch(/mpegurl/);
           expect(response.headers.get('cache-control')).toBe('no-cache');
+          // The mirror is public: players on other origins fetch it through any node.
+          expect(response.headers.get('access-control-allow-origin')).toBe('*');
         }
       }
       const segment = /(seg-\d+\.ts)/.exec(playlist)![1]!;
