@@ -248,46 +248,38 @@ export function createApp(deps: AppDeps): App {
     return redisUrl ? rooms.map((room) => ({ ...room, node: nodeId })) : rooms;
   }
 
-  /** Connects to Redis, retrying every 2 s until it works or the app closes. */
-  async function joinCluster(url: string, port: number, firstTry: boolean): Promise<void> {
-    while (!closing && !cluster) {
-      try {
-        const { startCluster } = await import('./cluster/cluster');
-        const joined = await startCluster({
-          url,
-          nodeId,
-          nodeUrl: config.redis.nodeUrl ?? `${deps.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-          io,
-          registry,
-          signalling,
-          relay: config.relay,
-          log: clusterLog,
-          metrics,
-          now,
-          abuse,
-        });
-        joined.router.setViews({
-          listedRooms: () => registry.listedRooms(),
-          streams: () => egress.publicStreams(),
-          adminRooms: adminRoomsHere,
-          closeRoom: (roomId) => signalling.closeRoom(roomId, 'closed_by_admin'),
-        });
-        if (closing) await joined.close();
-        else cluster = joined;
-      } catch (err) {
-        clusterLog.error(
-          { err: (err as Error).message, redis: redactRedisUrl(url) },
-          'redis unreachable: this node refuses sockets until it connects',
-        );
-        if (firstTry) {
-          // listen() goes on; keep trying in the background.
-          void new Promise((r) => setTimeout(r, 2000).unref()).then(() =>
-            joinCluster(url, port, false),
-          );
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 2000).unref());
-      }
+  /** One attempt to join the other nodes through Redis; false (logged) when Redis is away. */
+  async function tryJoinCluster(url: string, port: number): Promise<boolean> {
+    try {
+      const { startCluster } = await import('./cluster/cluster');
+      const joined = await startCluster({
+        url,
+        nodeId,
+        nodeUrl: config.redis.nodeUrl ?? `${deps.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+        io,
+        registry,
+        signalling,
+        relay: config.relay,
+        log: clusterLog,
+        metrics,
+        now,
+        abuse,
+      });
+      joined.router.setViews({
+        listedRooms: () => registry.listedRooms(),
+        streams: () => egress.publicStreams(),
+        adminRooms: adminRoomsHere,
+        closeRoom: (roomId) => signalling.closeRoom(roomId, 'closed_by_admin'),
+      });
+      if (closing) await joined.close();
+      else cluster = joined;
+      return true;
+    } catch (err) {
+      clusterLog.error(
+        { err: (err as Error).message, redis: redactRedisUrl(url) },
+        'redis unreachable: this node refuses sockets until it connects',
+      );
+      return false;
     }
   }
 
@@ -319,9 +311,14 @@ export function createApp(deps: AppDeps): App {
           const address = httpServer.address() as AddressInfo;
           roomsLog.debug({ port: address.port }, 'http server bound');
           if (!redisUrl) return resolve({ port: address.port });
-          void joinCluster(redisUrl, address.port, true).then(() =>
-            resolve({ port: address.port }),
-          );
+          // listen() waits for the first attempt only; after that, retry every 2 s.
+          void tryJoinCluster(redisUrl, address.port).then(async (joined) => {
+            resolve({ port: address.port });
+            while (!joined && !closing) {
+              await new Promise((r) => setTimeout(r, 2000).unref());
+              joined = closing || (await tryJoinCluster(redisUrl, address.port));
+            }
+          });
         });
       });
     },

@@ -87,8 +87,6 @@ export interface SignallingDeps {
   access?: Pick<Config['access'], 'broadcastToken' | 'trustProxyHops'>;
   /** Per-IP limits; absent → a default set (Config defaults). */
   abuse?: AbuseLimits;
-  /** Several nodes behind Redis (REDIS_URL); absent → everything stays in this process. */
-  cluster?: ClusterPort;
 }
 
 export type EventRoute = 'here' | 'by-code' | 'by-membership';
@@ -102,7 +100,6 @@ export interface EventSpec {
 
 /** Routes events between nodes when REDIS_URL is set; see server/cluster/cluster-router.ts. */
 export interface ClusterPort {
-  readonly nodeId: string;
   route(
     caller: Caller,
     event: ClientEventName,
@@ -167,11 +164,11 @@ export class Signalling {
   /** The last relay_demand sent per room: egress status ticks must not repeat it. */
   readonly #lastDemand = new Map<RoomCode, RelayDemand>();
   readonly #abuse: AbuseLimits;
+  /** Several nodes behind Redis (REDIS_URL); unset → everything stays in this process. */
   #cluster: ClusterPort | undefined;
 
   constructor(deps: SignallingDeps) {
     this.#deps = deps;
-    this.#cluster = deps.cluster;
     this.#abuse =
       deps.abuse ??
       new AbuseLimits({ failedJoinsPerMin: 10, createRoomsPerMin: 30, apiRequestsPerMin: 300 });

@@ -76,6 +76,7 @@ const RoomArgsSchema = z.object({ room: RoomCodeSchema });
 const QueryArgsSchema = z.object({ what: z.enum(['listed', 'streams', 'admin_rooms']) });
 /** How long a listing waits for each other node. */
 const QUERY_TIMEOUT_MS = 1000;
+const NODE_LIST_TTL_MS = 2000;
 const DisconnectArgsSchema = z.object({
   peerId: z.string().min(1).max(64),
   reason: z.string().max(100),
@@ -114,6 +115,7 @@ export class ClusterRouter implements ClusterPort {
   readonly #mirrors = new Map<RoomCode, { hub: RelayHub; node: string }>();
   #livenessTimer: NodeJS.Timeout | undefined;
   #views: NodeViews | null = null;
+  #nodeList: { at: number; nodes: Promise<Array<{ id: string; url: string }>> } | null = null;
 
   constructor(deps: ClusterRouterDeps) {
     this.#deps = deps;
@@ -151,11 +153,8 @@ export class ClusterRouter implements ClusterPort {
 
   /** This node's answer plus every other live node's (a node that does not answer is skipped). */
   async everywhere(what: ClusterQuery, local: unknown[]): Promise<unknown[]> {
-    const { directory, bus, log } = this.#deps;
-    const nodes = await directory.liveNodes().catch((err: Error) => {
-      log.warn({ err: err.message }, 'node listing failed');
-      return [];
-    });
+    const { bus } = this.#deps;
+    const nodes = await this.#liveNodes();
     const answers = await Promise.all(
       nodes
         .filter((node) => node.id !== this.nodeId)
@@ -164,6 +163,22 @@ export class ClusterRouter implements ClusterPort {
         ),
     );
     return [...local, ...answers.flatMap((answer) => (Array.isArray(answer) ? answer : []))];
+  }
+
+  /**
+   * The live nodes, scanned at most once per NODE_LIST_TTL_MS: every open home page polls the
+   * listings, and a SCAN per poll would grow with the audience.
+   */
+  #liveNodes(): Promise<Array<{ id: string; url: string }>> {
+    const now = (this.#deps.now ?? Date.now)();
+    if (this.#nodeList && now - this.#nodeList.at < NODE_LIST_TTL_MS) return this.#nodeList.nodes;
+    const nodes = this.#deps.directory.liveNodes().catch((err: Error) => {
+      this.#deps.log.warn({ err: err.message }, 'node listing failed');
+      this.#nodeList = null;
+      return [];
+    });
+    this.#nodeList = { at: now, nodes };
+    return nodes;
   }
 
   /** Closes a room on whichever node holds it. */
@@ -520,9 +535,9 @@ export class ClusterRouter implements ClusterPort {
         const args = RoomArgsSchema.safeParse(message.args);
         const mirror = args.success ? this.#mirrors.get(args.data.room as RoomCode) : undefined;
         if (!mirror || mirror.node !== message.from || !message.body) return;
-        const bytes = new Uint8Array(message.body);
-        const header = readRelayHeader(bytes);
-        if (header.ok) mirror.hub.publish(header.header, bytes);
+        // A Buffer is a Uint8Array: no copy on the per-chunk path.
+        const header = readRelayHeader(message.body);
+        if (header.ok) mirror.hub.publish(header.header, message.body);
         return;
       }
       case 'relay_reset': {

@@ -13,6 +13,7 @@ import {
 } from '../../../shared/index';
 import { BroadcastMesh } from '../lib/broadcast-mesh';
 import * as mediaCapture from '../lib/media-capture';
+import { RetryWindow } from '../lib/retry-window';
 import { createLogger } from '../lib/logger';
 import { iceTransportPolicyFor, type PathOverride } from '../lib/path-override';
 import { codecNameFromCodecString } from '../lib/relay/codec-selection';
@@ -160,9 +161,11 @@ export class BroadcastSession {
   #captureSeq = 0;
   #destroyed = false;
   /** Reclaim retries while our socket stays up but the room's server is away (several nodes). */
-  #reclaimTimer: ReturnType<typeof setTimeout> | null = null;
-  #reclaimDelayMs = RECLAIM_FIRST_DELAY_MS;
-  #reclaimDeadline = 0;
+  readonly #reclaimRetry = new RetryWindow({
+    firstDelayMs: RECLAIM_FIRST_DELAY_MS,
+    maxDelayMs: RECLAIM_MAX_DELAY_MS,
+    windowMs: RECLAIM_WINDOW_MS,
+  });
 
   constructor(deps: BroadcastSessionDeps) {
     this.#signalling = deps.signalling;
@@ -375,8 +378,7 @@ export class BroadcastSession {
    */
   async handleWelcome(clientId: string): Promise<void> {
     if (!this.isLive || !this.roomId || !this.#token) return;
-    this.#cancelReclaimRetry();
-    this.#reclaimDeadline = Date.now() + RECLAIM_WINDOW_MS;
+    this.#reclaimRetry.open();
     // Every welcome while live follows a reconnect; even a recovered socket (same id) lost its
     // seat when it dropped, and after a server restart the signed token re-creates the room.
     log.info('reconnected; reclaiming', { sameId: clientId === this.#liveClientId });
@@ -477,7 +479,7 @@ export class BroadcastSession {
       this.phase = 'reconnecting';
       // With several nodes our socket may stay up while the room's node went away: no welcome
       // will come, so reclaim (re-create elsewhere) by ourselves.
-      this.#reclaimDeadline = Date.now() + RECLAIM_WINDOW_MS;
+      this.#reclaimRetry.open();
       this.#scheduleReclaim();
       return;
     }
@@ -513,7 +515,7 @@ export class BroadcastSession {
   }
 
   async #enterRoom(room: CreateRoomResult): Promise<void> {
-    this.#cancelReclaimRetry();
+    this.#reclaimRetry.cancel();
     this.roomId = room.roomId;
     this.#token = room.broadcasterToken;
     this.#liveClientId = this.#signalling.clientId;
@@ -597,13 +599,7 @@ export class BroadcastSession {
 
   /** False once the retry window is over (the caller then gives up). */
   #scheduleReclaim(): boolean {
-    if (this.#reclaimTimer || Date.now() + this.#reclaimDelayMs > this.#reclaimDeadline) {
-      return this.#reclaimTimer !== null;
-    }
-    const delay = this.#reclaimDelayMs;
-    this.#reclaimDelayMs = Math.min(delay * 2, RECLAIM_MAX_DELAY_MS);
-    this.#reclaimTimer = setTimeout(() => {
-      this.#reclaimTimer = null;
+    return this.#reclaimRetry.schedule(() => {
       if (this.#destroyed || !this.isLive || !this.roomId || !this.#token) return;
       if (this.#signalling.connectionState !== 'connected') return; // the welcome will reclaim
       void this.#reclaim({
@@ -611,18 +607,11 @@ export class BroadcastSession {
         broadcasterToken: this.#token,
         ...this.#roomSettings(),
       });
-    }, delay);
-    return true;
-  }
-
-  #cancelReclaimRetry(): void {
-    if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
-    this.#reclaimTimer = null;
-    this.#reclaimDelayMs = RECLAIM_FIRST_DELAY_MS;
+    });
   }
 
   #teardownRoom(): void {
-    this.#cancelReclaimRetry();
+    this.#reclaimRetry.cancel();
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.#statsTimer = null;
     this.#stopUpstream();

@@ -17,6 +17,7 @@ import {
   type OpenWebRtcRequest,
 } from '../lib/connection-ladder';
 import type { HlsPlayerSnapshot } from '../lib/hls-player';
+import { RetryWindow } from '../lib/retry-window';
 import { createLogger } from '../lib/logger';
 import type { PathOverride } from '../lib/path-override';
 import { pathReasonFor, pathReasonText, type PathReason } from '../lib/path-reason';
@@ -133,9 +134,11 @@ export class WatchSession {
   /** The room password the viewer typed; rejoins after a reconnect reuse it. */
   #password = '';
   /** Rejoin retries after a reconnect found no room (the broadcaster has not reclaimed yet). */
-  #rejoinTimer: ReturnType<typeof setTimeout> | null = null;
-  #rejoinDelayMs = REJOIN_FIRST_DELAY_MS;
-  #rejoinDeadline: number | null = null;
+  readonly #rejoin = new RetryWindow({
+    firstDelayMs: REJOIN_FIRST_DELAY_MS,
+    maxDelayMs: REJOIN_MAX_DELAY_MS,
+    windowMs: REJOIN_WINDOW_MS,
+  });
 
   constructor(deps: WatchSessionDeps) {
     this.#signalling = deps.signalling;
@@ -232,7 +235,7 @@ export class WatchSession {
     // leave_room below drops any relay subscription too.
     this.#ladder.stop(false);
     this.#stopStats();
-    this.#cancelRejoin();
+    this.#rejoin.cancel();
     for (const off of this.#unsubscribers) off();
     this.#unsubscribers = [];
     if (wasInRoom) void this.#signalling.request('leave_room', {});
@@ -253,8 +256,7 @@ export class WatchSession {
     if (this.isTerminal || this.#destroyed || this.#joinedClientId === null) return;
     log.info('reconnected; rejoining', { sameId: clientId === this.#joinedClientId });
     this.#ladder.stop(false);
-    this.#cancelRejoin();
-    this.#rejoinDeadline = Date.now() + REJOIN_WINDOW_MS;
+    this.#rejoin.open();
     await this.#join();
   }
 
@@ -281,13 +283,13 @@ export class WatchSession {
     if (roomId !== this.roomId) return;
     this.#ladder.stop(false);
     this.#stopStats();
-    this.#cancelRejoin();
+    this.#rejoin.cancel();
     if (reason === 'server_shutdown' && this.#joinedClientId !== null) {
       // A restart, most likely: the broadcaster reclaims on the next process and the welcome
       // after our reconnect rejoins (retrying until the room is back). With several nodes our
       // own socket may stay up while the room's node went away: rejoin without a welcome too.
       this.state = 'reconnecting';
-      this.#rejoinDeadline = Date.now() + REJOIN_WINDOW_MS;
+      this.#rejoin.open();
       this.#retryRejoin();
       return;
     }
@@ -338,26 +340,14 @@ export class WatchSession {
    * a rejoin that finds no room retries with backoff until REJOIN_WINDOW_MS has passed.
    */
   #retryRejoin(): boolean {
-    if (this.#joinedClientId === null || this.#rejoinDeadline === null) return false;
-    if (Date.now() + this.#rejoinDelayMs > this.#rejoinDeadline) return false;
-    const delay = this.#rejoinDelayMs;
-    this.#rejoinDelayMs = Math.min(delay * 2, REJOIN_MAX_DELAY_MS);
-    this.#rejoinTimer = setTimeout(() => {
-      this.#rejoinTimer = null;
+    if (this.#joinedClientId === null) return false;
+    return this.#rejoin.schedule(() => {
       if (!this.#destroyed && !this.isTerminal) void this.#join();
-    }, delay);
-    return true;
-  }
-
-  #cancelRejoin(): void {
-    if (this.#rejoinTimer) clearTimeout(this.#rejoinTimer);
-    this.#rejoinTimer = null;
-    this.#rejoinDelayMs = REJOIN_FIRST_DELAY_MS;
+    });
   }
 
   #enterRoom(room: JoinRoomResult): void {
-    this.#cancelRejoin();
-    this.#rejoinDeadline = null;
+    this.#rejoin.close();
     this.#joinedClientId = this.#signalling.clientId;
     this.#broadcasterId = room.broadcasterId;
     this.#iceServers = room.iceServers;
