@@ -175,6 +175,8 @@ export class WebRtcEndpoint {
       }
     }
     const ourSsrc = randomInt(1, 0xffffffff);
+    const declaredVideoSsrc =
+      plan.find((p) => p.codec && p.media.kind === 'video')?.media.ssrcs[0]?.ssrc ?? null;
     const inbound: Record<TrackKind, InboundTrack> = {
       audio: new InboundTrack(),
       video: new InboundTrack(),
@@ -235,7 +237,8 @@ export class WebRtcEndpoint {
       id: `pub-${++this.#seq}`,
       codecs,
       requestKeyframe: () => {
-        const ssrc = inbound.video.ssrc;
+        // Before the first packet, the SSRC the offer declared.
+        const ssrc = inbound.video.ssrc ?? declaredVideoSsrc;
         if (ssrc !== null) sendRtcp('video', buildPli(ourSsrc, ssrc));
       },
       close,
