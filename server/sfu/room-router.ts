@@ -32,6 +32,8 @@ export interface SubscriberPort {
   readonly ssrcs: Readonly<Record<TrackKind, number>>;
   /** The room codec it was answered with (a new publisher with another codec drops it). */
   readonly videoCodec: string | null;
+  /** Its connection is up (DTLS done): packets sent before would be lost, keyframe included. */
+  readonly ready: boolean;
   send(kind: TrackKind, packet: Buffer): void;
   close(reason: string): void;
 }
@@ -205,7 +207,12 @@ export class RoomRouter {
     });
     this.#updateDemand();
     // Keyframe on subscribe: the new subscriber's video starts at the next keyframe.
-    this.#keyframes.request();
+    if (port.ready) this.#keyframes.request();
+  }
+
+  /** A subscriber's connection came up: its video starts at the next keyframe, ask for one. */
+  subscriberReady(id: string): void {
+    if (this.#subscribers.has(id)) this.#keyframes.request();
   }
 
   removeSubscriber(id: string): void {
@@ -228,7 +235,7 @@ export class RoomRouter {
     let waiting = false;
     for (const sub of this.#subscribers.values()) {
       const stream = sub.streams[kind];
-      if (!stream) continue;
+      if (!stream || !sub.port.ready) continue;
       const out = stream.forward(packet, header, this.#epoch, keyframe);
       if (out) sub.port.send(kind, out);
       else if (stream.waiting) waiting = true;

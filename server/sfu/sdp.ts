@@ -123,12 +123,17 @@ function parseFmtp(text: string): Array<[string, string]> | null {
 }
 
 function parseMedia(section: RawSection): { media: SdpMedia } | { error: string } {
-  const header = /^m=([a-z]+) (\d{1,5})(?:\/\d+)? ([A-Za-z0-9/]+) ?([0-9 ]*)$/.exec(section.header);
+  const header = /^m=([a-z]+) (\d{1,5})(?:\/\d+)? ([A-Za-z0-9/]+) ?([A-Za-z0-9 _-]*)$/.exec(
+    section.header,
+  );
   if (!header) return { error: 'malformed m= line' };
   const [, kind, portText, , formatText] = header;
   const mid = attribute(section.lines, 'mid');
   if (mid === undefined || !MID.test(mid))
     return { error: 'every media section needs a valid a=mid' };
+  if ((kind === 'audio' || kind === 'video') && !/^[0-9 ]*$/.test(formatText!)) {
+    return { error: 'malformed m= line' };
+  }
   if (kind !== 'audio' && kind !== 'video') {
     const base = { mid, rejected: true, direction: 'inactive' as const, codecs: [], ssrcs: [] };
     return { media: { kind: 'other', ...base } };

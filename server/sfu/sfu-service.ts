@@ -286,6 +286,7 @@ export class SfuService {
       let sessionClosed = false;
       const created = await endpoint.createSubscriber(offer, plan, kind, {
         onFeedback: (packet) => router.handleFeedback(created.port.id, packet),
+        onReady: () => router.subscriberReady(created.port.id),
         onClosed: (reason) => {
           router.removeSubscriber(created.port.id);
           if (!sessionClosed) opts.onClosed?.(reason);

@@ -64,6 +64,8 @@ export interface PublisherHandlers {
 
 export interface SubscriberHandlers {
   onFeedback(packet: Buffer): void;
+  /** The connection is up: media sent from now on arrives. */
+  onReady(): void;
   onClosed(reason: string): void;
 }
 
@@ -292,12 +294,22 @@ export class WebRtcEndpoint {
       });
     }
     this.#watchState(pc, (reason) => close(reason));
+    const lead = tracks.get('video') ?? tracks.get('audio')!;
+    // Read on every packet: a flag, not a call into the library.
+    let open = false;
+    lead.onOpen(() => {
+      open = true;
+      if (!closed) handlers.onReady();
+    });
     const port: SubscriberPort = {
       id: `${kind}-${++this.#seq}`,
       kind,
       payloadTypes,
       ssrcs,
       videoCodec,
+      get ready() {
+        return open && !closed;
+      },
       send: (trackKind, packet) => {
         const track = tracks.get(trackKind);
         try {

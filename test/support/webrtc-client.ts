@@ -95,6 +95,8 @@ export class PublisherClient {
   readonly rtcp: Buffer[] = [];
   #seq = 1000;
   #frame = 0;
+  /** A PLI arrived: the next frame is a keyframe, as an encoder would do. */
+  #keyframeAsked = false;
 
   constructor() {
     this.pc = newPeer('test-pub');
@@ -107,7 +109,9 @@ export class PublisherClient {
     audio.addSSRC(this.audioSsrc, 'pub', 'stream', 'audio');
     this.audio = this.pc.addTrack(audio);
     this.video.onMessage((msg) => {
-      if (this.rtcp.length < 10_000) this.rtcp.push(Buffer.from(msg));
+      const packet = Buffer.from(msg);
+      if (this.rtcp.length < 10_000) this.rtcp.push(packet);
+      if (packet[1] === 206 && (packet[0]! & 0x1f) === 1) this.#keyframeAsked = true;
     });
     this.audio.onMessage(() => {});
   }
@@ -121,8 +125,13 @@ export class PublisherClient {
     await whenOpen(this.video);
   }
 
-  /** Sends one video frame (`packets` RTP packets, marker on the last); returns its sequence numbers. */
+  /**
+   * Sends one video frame (`packets` RTP packets, marker on the last); a keyframe when asked or
+   * when the server sent a PLI since the last one. Returns its sequence numbers.
+   */
   sendFrame(keyframe: boolean, packets = 3, size = 1100): number[] {
+    keyframe ||= this.#keyframeAsked;
+    this.#keyframeAsked = false;
     const frame = this.#frame++;
     const sent: number[] = [];
     h264FramePayloads(keyframe, frame, packets, size).forEach((payload, i) => {
