@@ -98,7 +98,7 @@ describe('WatchSession on the SFU', () => {
     expect(signalling.requestsOf('sfu_subscribe')).toEqual([
       { sdp: 'v=0 offer', reason: 'forced' },
     ]);
-    links[0]!.opts.onStream(new FakeStream() as unknown as MediaStream);
+    links[0]!.opts.onStream(new FakeStream('sfu') as unknown as MediaStream);
     expect(session.state).toBe('playing');
     expect(session.path).toBe('sfu');
     links[0]!.framesDecoded = 30;
