@@ -68,7 +68,7 @@ function parseOptions(argv: string[]): Options {
   });
   if (values.help) {
     console.log(
-      'usage: tsx bench/latency/run.ts [--paths bare,direct,turn,relay] [--seconds 10] [--joins 3]\n' +
+      'usage: tsx bench/latency/run.ts [--paths bare,direct,turn,sfu,relay] [--seconds 10] [--joins 3]\n' +
         '  [--codec auto|AV1|VP9|H264|VP8] [--quick] [--no-build] [--no-write] [--max-minutes 10]\n' +
         '  --seconds = sampling time per join; --no-build serves dist/client as it is.',
     );
