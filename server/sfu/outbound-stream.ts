@@ -18,6 +18,8 @@ export interface OutboundStreamOptions {
   /** The first sequence number and timestamp sent (random by default, as RFC 3550 asks). */
   initialSequence?: number;
   initialTimestamp?: number;
+  /** Header extension block written on every packet (e.g. playout-delay). */
+  extension?: Buffer | null;
 }
 
 const u16 = (n: number) => n & 0xffff;
@@ -33,6 +35,7 @@ export class OutboundStream {
   readonly #clockRate: number;
   readonly #waitForKeyframe: boolean;
   readonly #now: () => number;
+  readonly #extension: Buffer | null;
   #epoch: number | null = null;
   #seqOffset = 0;
   #tsOffset = 0;
@@ -56,6 +59,7 @@ export class OutboundStream {
     this.#clockRate = opts.clockRate;
     this.#waitForKeyframe = opts.waitForKeyframe;
     this.#now = opts.now;
+    this.#extension = opts.extension ?? null;
     this.#nextSequence = u16(opts.initialSequence ?? Math.floor(Math.random() * 0x8000));
     this.#nextTimestamp = u32(opts.initialTimestamp ?? Math.floor(Math.random() * 0xffffffff));
   }
@@ -154,6 +158,7 @@ export class OutboundStream {
       sequence: u16(header.sequence + this.#seqOffset),
       timestamp: u32(header.timestamp + this.#tsOffset),
       ssrc: this.ssrc,
+      extension: this.#extension,
     });
   }
 }

@@ -1,6 +1,13 @@
 import type { RoomCodec } from './codec-match';
 import { KeyframeRequester, OutboundStream, PacketCache } from './outbound-stream';
-import { buildSenderReport, isKeyframeStart, parseRtcp, parseRtpHeader, rtpPayload } from './rtp';
+import {
+  buildSenderReport,
+  isKeyframeStart,
+  parseRtcp,
+  parseRtpHeader,
+  playoutDelayExtension,
+  rtpPayload,
+} from './rtp';
 
 /**
  * One room's forwarding core, protocol-neutral: a publisher is any server-side connection that
@@ -30,6 +37,8 @@ export interface SubscriberPort {
   readonly payloadTypes: Readonly<Record<TrackKind, number | null>>;
   /** The SSRC its answer declared per kind. */
   readonly ssrcs: Readonly<Record<TrackKind, number>>;
+  /** The playout-delay extension id its answer negotiated for video (render at once), if any. */
+  readonly playoutDelayId?: number | null;
   /** The room codec it was answered with (a new publisher with another codec drops it). */
   readonly videoCodec: string | null;
   /** Its connection is up (DTLS done): packets sent before would be lost, keyframe included. */
@@ -196,6 +205,10 @@ export class RoomRouter {
         clockRate: codec.clockRate,
         waitForKeyframe: kind === 'video',
         now,
+        extension:
+          kind === 'video' && port.playoutDelayId
+            ? playoutDelayExtension(port.playoutDelayId)
+            : null,
       });
     };
     this.#subscribers.set(port.id, {

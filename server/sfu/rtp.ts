@@ -56,6 +56,17 @@ export interface RtpRewrite {
   sequence: number;
   timestamp: number;
   ssrc: number;
+  /** A one-byte-header extension block to write instead of the publisher's (RFC 8285). */
+  extension?: Buffer | null;
+}
+
+/** Chrome's playout-delay extension with min = max = 0: render frames as soon as decoded. */
+export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+
+/** The extension block (0xBEDE header + elements) for playout-delay 0/0 under `id`. */
+export function playoutDelayExtension(id: number): Buffer {
+  // One element: id, length 3 bytes (encoded as 2), 12-bit min and max in 10 ms units = 0.
+  return Buffer.from([0xbe, 0xde, 0x00, 0x01, (id << 4) | 2, 0, 0, 0]);
 }
 
 /**
@@ -65,13 +76,16 @@ export interface RtpRewrite {
  */
 export function rewriteRtp(packet: Buffer, header: RtpHeader, to: RtpRewrite): Buffer {
   const tail = packet.subarray(header.payloadOffset);
-  const out = Buffer.allocUnsafe(12 + tail.length);
-  out[0] = 0x80 | (packet[0]! & 0x20);
+  const ext = to.extension ?? null;
+  const headerBytes = 12 + (ext?.length ?? 0);
+  const out = Buffer.allocUnsafe(headerBytes + tail.length);
+  out[0] = 0x80 | (packet[0]! & 0x20) | (ext ? 0x10 : 0);
   out[1] = (packet[1]! & 0x80) | (to.payloadType & 0x7f);
   out.writeUInt16BE(to.sequence & 0xffff, 2);
   out.writeUInt32BE(to.timestamp >>> 0, 4);
   out.writeUInt32BE(to.ssrc >>> 0, 8);
-  tail.copy(out, 12);
+  ext?.copy(out, 12);
+  tail.copy(out, headerBytes);
   return out;
 }
 

@@ -34,6 +34,8 @@ export interface SdpMedia {
   direction: SdpDirection;
   codecs: SdpCodec[];
   ssrcs: SdpSsrc[];
+  /** RTP header extensions offered (id → URI); at most 16 are kept. */
+  extensions: Array<{ id: number; uri: string }>;
 }
 
 export interface SdpOffer {
@@ -135,7 +137,14 @@ function parseMedia(section: RawSection): { media: SdpMedia } | { error: string 
     return { error: 'malformed m= line' };
   }
   if (kind !== 'audio' && kind !== 'video') {
-    const base = { mid, rejected: true, direction: 'inactive' as const, codecs: [], ssrcs: [] };
+    const base = {
+      mid,
+      rejected: true,
+      direction: 'inactive' as const,
+      codecs: [],
+      ssrcs: [],
+      extensions: [],
+    };
     return { media: { kind: 'other', ...base } };
   }
   const formats = formatText!.trim() === '' ? [] : formatText!.trim().split(/ +/).map(Number);
@@ -206,6 +215,13 @@ function parseMedia(section: RawSection): { media: SdpMedia } | { error: string 
     const match = /^a=ssrc-group:(FID|FEC-FR) (\d{1,10}) (\d{1,10})$/.exec(line);
     if (match) grouped.add(Number(match[3]));
   }
+  const extensions: Array<{ id: number; uri: string }> = [];
+  for (const line of section.lines) {
+    const match = /^a=extmap:(\d{1,2})(?:\/\w+)? ([A-Za-z0-9:/._#-]{1,256})$/.exec(line);
+    if (match && extensions.length < 16 && Number(match[1]) >= 1 && Number(match[1]) <= 14) {
+      extensions.push({ id: Number(match[1]), uri: match[2]! });
+    }
+  }
   const directions: SdpDirection[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
   const direction = directions.find((d) => section.lines.includes(`a=${d}`)) ?? 'sendrecv';
   return {
@@ -217,6 +233,7 @@ function parseMedia(section: RawSection): { media: SdpMedia } | { error: string 
       // Offer order is the offerer's preference order.
       codecs: formats.map((pt) => codecs.get(pt)).filter((c): c is SdpCodec => c !== undefined),
       ssrcs: ssrcs.filter((s) => !grouped.has(s.ssrc)),
+      extensions,
     },
   };
 }

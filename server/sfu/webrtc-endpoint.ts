@@ -12,6 +12,7 @@ import {
   isRtcp,
   parseRtcp,
   parseRtpHeader,
+  PLAYOUT_DELAY_URI,
   type ReceptionReport,
 } from './rtp';
 import {
@@ -263,6 +264,10 @@ export class WebRtcEndpoint {
       audio: randomInt(1, 0xffffffff),
       video: randomInt(1, 0xffffffff),
     };
+    // Live, not VOD: a player that offers playout-delay is told to render frames at once.
+    const videoMedia = plan.find((p) => p.codec && p.media.kind === 'video')?.media;
+    const playoutDelayId =
+      videoMedia?.extensions.find((e) => e.uri === PLAYOUT_DELAY_URI)?.id ?? null;
     const { pc, tracks, answer } = await this.#negotiate(
       'sub',
       offer,
@@ -306,6 +311,7 @@ export class WebRtcEndpoint {
       kind,
       payloadTypes,
       ssrcs,
+      playoutDelayId,
       videoCodec,
       get ready() {
         return open && !closed;
@@ -376,8 +382,13 @@ export class WebRtcEndpoint {
           const rate = `${codec.name}/${codec.clockRate}/${codec.channels ?? 1}`;
           (description as InstanceType<Ndc['Audio']>).addAudioCodec(codec.payloadType, rate, fmtp);
         }
-        if (ssrcs)
+        if (ssrcs) {
           description.addSSRC(ssrcs[media.kind], CNAME, 'roomcast', `roomcast-${media.kind}`);
+          const playout = media.extensions.find((e) => e.uri === PLAYOUT_DELAY_URI);
+          if (media.kind === 'video' && playout) {
+            description.parseSdpLine(`a=extmap:${playout.id} ${PLAYOUT_DELAY_URI}`);
+          }
+        }
         tracks.set(media.kind, pc.addTrack(description));
       }
       if (tracks.size === 0) throw new Error('no usable media section');
