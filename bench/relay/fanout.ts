@@ -35,7 +35,11 @@ export function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0));
 }
 
-export async function runOne(target: RelayTarget, size: number, options: Options): Promise<RelayRun> {
+export async function runOne(
+  target: RelayTarget,
+  size: number,
+  options: Options,
+): Promise<RelayRun> {
   const withThrottled = options.throttleAt === size;
   const run: RelayRun = {
     target,

@@ -168,6 +168,8 @@ export interface SubscriberOptions {
   audio?: boolean;
   /** Offer sendrecv with our own SSRC (to prove the server never forwards subscriber media). */
   sendMedia?: boolean;
+  /** Called with each RTP packet instead of keeping it in `received` (benchmarks). */
+  onRtp?: (packet: Buffer) => void;
 }
 
 export class SubscriberClient {
@@ -192,7 +194,8 @@ export class SubscriberClient {
       const isRtcp = packet[1]! >= 192 && packet[1]! <= 223;
       if (isRtcp) {
         if (this.rtcp.length < 10_000) this.rtcp.push(packet);
-      } else if (this.received.length < 100_000) this.received.push(packet);
+      } else if (opts.onRtp) opts.onRtp(packet);
+      else if (this.received.length < 100_000) this.received.push(packet);
     });
     if (opts.audio ?? true) {
       const audio = new nodeDataChannel.Audio('1', 'RecvOnly');
