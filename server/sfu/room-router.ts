@@ -101,7 +101,11 @@ export class RoomRouter {
   packetsIn = 0;
 
   constructor(opts: RoomRouterOptions = {}) {
-    this.#opts = { now: Date.now, demandLingerMs: 5000, ...opts };
+    this.#opts = {
+      ...opts,
+      now: opts.now ?? Date.now,
+      demandLingerMs: opts.demandLingerMs ?? 5000,
+    };
     this.#keyframes = new KeyframeRequester({
       minIntervalMs: opts.keyframeIntervalMs ?? 1000,
       now: this.#opts.now,

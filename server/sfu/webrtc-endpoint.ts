@@ -201,24 +201,26 @@ export class WebRtcEndpoint {
       }
     };
     for (const [kind, track] of tracks) {
-      track.onMessage((packet) => {
-        if (closed) return;
-        if (isRtcp(packet)) {
-          for (const fb of parseRtcp(packet)) {
-            if (fb.type !== 'sr') continue;
-            inbound[kind].senderReport(fb.ntp, Date.now());
-            handlers.onSenderReport(kind, fb.ntp, fb.rtpTimestamp);
+      track.onMessage(
+        guard(this.#opts.log, (packet: Buffer) => {
+          if (closed) return;
+          if (isRtcp(packet)) {
+            for (const fb of parseRtcp(packet)) {
+              if (fb.type !== 'sr') continue;
+              inbound[kind].senderReport(fb.ntp, Date.now());
+              handlers.onSenderReport(kind, fb.ntp, fb.rtpTimestamp);
+            }
+            return;
           }
-          return;
-        }
-        const header = parseRtpHeader(packet);
-        if (!header) return;
-        const missing = inbound[kind].receive(header.ssrc, header.sequence);
-        if (missing.length > 0 && kind === 'video') {
-          sendRtcp(kind, buildNack(ourSsrc, header.ssrc, missing));
-        }
-        handlers.onMedia(kind, packet);
-      });
+          const header = parseRtpHeader(packet);
+          if (!header) return;
+          const missing = inbound[kind].receive(header.ssrc, header.sequence);
+          if (missing.length > 0 && kind === 'video') {
+            sendRtcp(kind, buildNack(ourSsrc, header.ssrc, missing));
+          }
+          handlers.onMedia(kind, packet);
+        }),
+      );
     }
     // Receiver reports drive the publisher's loss-based rate; REMB caps it at what we ask for.
     const reports = setInterval(() => {
@@ -293,19 +295,23 @@ export class WebRtcEndpoint {
       handlers.onClosed(reason);
     };
     for (const track of tracks.values()) {
-      track.onMessage((packet) => {
-        // Media from a subscriber goes nowhere: only its feedback is read.
-        if (!closed && isRtcp(packet)) handlers.onFeedback(packet);
-      });
+      track.onMessage(
+        guard(this.#opts.log, (packet: Buffer) => {
+          // Media from a subscriber goes nowhere: only its feedback is read.
+          if (!closed && isRtcp(packet)) handlers.onFeedback(packet);
+        }),
+      );
     }
     this.#watchState(pc, (reason) => close(reason));
     const lead = tracks.get('video') ?? tracks.get('audio')!;
     // Read on every packet: a flag, not a call into the library.
     let open = false;
-    lead.onOpen(() => {
-      open = true;
-      if (!closed) handlers.onReady();
-    });
+    lead.onOpen(
+      guard(this.#opts.log, () => {
+        open = true;
+        if (!closed) handlers.onReady();
+      }),
+    );
     const port: SubscriberPort = {
       id: `${kind}-${++this.#seq}`,
       kind,
@@ -425,20 +431,22 @@ export class WebRtcEndpoint {
     }, this.#opts.connectTimeoutMs ?? 20_000);
     timeout.unref();
     let disconnectTimer: NodeJS.Timeout | null = null;
-    pc.onStateChange((state) => {
-      if (state === 'connected') {
-        clearTimeout(timeout);
-        if (disconnectTimer) clearTimeout(disconnectTimer);
-        disconnectTimer = null;
-      } else if (state === 'failed' || state === 'closed') {
-        clearTimeout(timeout);
-        onGone(`the connection ${state}`);
-      } else if (state === 'disconnected' && !disconnectTimer) {
-        // Often heals (a NAT rebinding); gone if it does not within 10 s.
-        disconnectTimer = setTimeout(() => onGone('the connection was lost'), 10_000);
-        disconnectTimer.unref();
-      }
-    });
+    pc.onStateChange(
+      guard(this.#opts.log, (state: string) => {
+        if (state === 'connected') {
+          clearTimeout(timeout);
+          if (disconnectTimer) clearTimeout(disconnectTimer);
+          disconnectTimer = null;
+        } else if (state === 'failed' || state === 'closed') {
+          clearTimeout(timeout);
+          onGone(`the connection ${state}`);
+        } else if (state === 'disconnected' && !disconnectTimer) {
+          // Often heals (a NAT rebinding); gone if it does not within 10 s.
+          disconnectTimer = setTimeout(() => onGone('the connection was lost'), 10_000);
+          disconnectTimer.unref();
+        }
+      }),
+    );
   }
 
   #closePeer(pc: NdcPeer): void {
@@ -463,10 +471,25 @@ function gathered(pc: NdcPeer, timeoutMs: number): Promise<void> {
     const timer = setTimeout(resolve, timeoutMs);
     timer.unref();
     pc.onGatheringStateChange((state) => {
+      // Cannot throw: it only settles a promise.
       if (state === 'complete') {
         clearTimeout(timer);
         resolve();
       }
     });
   });
+}
+
+/**
+ * Library callbacks run through N-API thread-safe functions: a throw there aborts the whole
+ * process, so every callback body is caught and logged here.
+ */
+function guard<A extends unknown[]>(log: Logger, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      log.error({ err }, 'sfu callback failed');
+    }
+  };
 }
