@@ -189,7 +189,7 @@ export const en = {
   'broadcast.relayUpstreamOff': 'Relay upstream: off',
   'broadcast.relayUpstreamError': 'Relay upstream failed: {detail}',
   'broadcast.pathCounts': 'Paths: {direct} direct · {turn} TURN · {relay} relay',
-  'broadcast.pathCountsSfu': '{sfu} SFU · {whep} WHEP',
+  'broadcast.pathCountsSfu': ' · {sfu} SFU · {whep} WHEP',
   'broadcast.sfuUpstreamOn': 'SFU upstream: on ({codec})',
   'broadcast.sfuUpstreamConnecting': 'SFU upstream: connecting…',
   'broadcast.sfuUpstreamOff': 'SFU upstream: off',

@@ -182,7 +182,7 @@ export const zhCN: Messages = {
   'broadcast.relayUpstreamOff': '转发上行：关闭',
   'broadcast.relayUpstreamError': '转发上行失败：{detail}',
   'broadcast.pathCounts': '路径：直连 {direct} · TURN {turn} · 转发 {relay}',
-  'broadcast.pathCountsSfu': 'SFU {sfu} · WHEP {whep}',
+  'broadcast.pathCountsSfu': ' · SFU {sfu} · WHEP {whep}',
   'broadcast.sfuUpstreamOn': 'SFU 上行：开启（{codec}）',
   'broadcast.sfuUpstreamConnecting': 'SFU 上行：连接中…',
   'broadcast.sfuUpstreamOff': 'SFU 上行：关闭',
