@@ -435,6 +435,8 @@ async function main(): Promise<void> {
     markers: SECTION,
     write: options.write,
   });
+  // The WebRTC library's threads would keep this process alive.
+  process.exit(0);
 }
 
 runMain(main);
