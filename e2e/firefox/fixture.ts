@@ -47,6 +47,8 @@ const firefoxLaunchTimeoutMs = 60_000;
 
 export const crossBrowserTest = base.extend<CrossBrowserTestFixtures, CrossBrowserWorkerFixtures>({
   firefox: [
+    // Playwright needs the destructuring pattern even without dependencies.
+    // eslint-disable-next-line no-empty-pattern
     async ({}, use) => {
       let launched: Promise<LaunchedFirefox> | null = null;
       await use(() => {

@@ -163,12 +163,12 @@ export async function pollUntil<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
-  let lastError: unknown = null;
+  let lastError: unknown;
   for (;;) {
     try {
       last = await read();
-      lastError = null;
       if (accept(last)) return last;
+      lastError = null;
     } catch (error) {
       lastError = error;
     }
