@@ -95,6 +95,8 @@ export function puppeteerAppPage(page: PpPage, baseURL: string, context?: PpCont
   const consoleLines: string[] = [];
   page.on('pageerror', (error) => {
     const message = error instanceof Error ? error.message : String(error);
+    // Firefox logs its own ICE diagnostics as errors; a failing path is the ladder's business.
+    if (message.startsWith('WebRTC: ICE failed')) return;
     if (errors.length < maxErrors) errors.push(`${page.url()}: ${message}`);
   });
   page.on('console', (msg) =>
