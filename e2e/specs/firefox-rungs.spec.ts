@@ -179,3 +179,78 @@ test('a Firefox broadcaster: Chromium and Firefox viewers on direct, TURN and th
     expect(app.errors, `${app.browserName} page errors`).toEqual([]);
   }
 });
+
+/** The broadcaster's offers carry H.264 only (as from an encoder or ingest that has nothing else). */
+function offerOnlyH264(): void {
+  const original = RTCRtpTransceiver.prototype.setCodecPreferences;
+  RTCRtpTransceiver.prototype.setCodecPreferences = function (codecs) {
+    const all = [...codecs];
+    const kept = all.filter((codec) => /\/(H264|rtx|red|ulpfec|flexfec-03)$/i.test(codec.mimeType));
+    const isVideo = all.some((codec) => codec.mimeType.startsWith('video/'));
+    return original.call(this, isVideo ? kept : all);
+  };
+}
+
+test('an H.264-only WebRTC offer: Firefox (no OpenH264) takes the relay by itself and says why', async ({
+  openPage,
+}) => {
+  test.setTimeout(90_000);
+  const broadcaster = await openPage('chromium', undefined, {
+    initScript: { fn: offerOnlyH264 },
+  });
+  const room = await goLiveFlow(broadcaster, { codec: 'H264' });
+
+  const chromium = await openPage('chromium', `/watch/${room}`);
+  await expectPlaying(chromium, { source: 'pattern' });
+  await expectPath(chromium, 'direct');
+  await expectCodec(chromium, (codec) => codec === 'H264');
+
+  const openedAt = Date.now();
+  const firefox = await openPage('firefox', `/watch/${room}`);
+  // Well before the 5 s media deadline, whose reason would read "No WebRTC media after 5 s".
+  await expectReason(
+    firefox,
+    "This browser can't decode H264 over WebRTC; using the server relay, decoded with WebCodecs",
+  );
+  await expectPlaying(firefox, { source: 'pattern' });
+  await expectPath(firefox, 'relay');
+  await expectCodec(firefox, (codec) => codec === 'H264');
+  expect(Date.now() - openedAt).toBeLessThan(30_000);
+  await pollUntil(
+    () => viewerPaths(broadcaster),
+    (paths) => paths.includes('direct') && paths.includes('relay'),
+    { message: "the Firefox viewer's relay row" },
+  );
+  for (const app of [broadcaster, chromium, firefox]) expect(app.errors).toEqual([]);
+});
+
+test('/check in Firefox: signalling, host candidates, TURN over UDP and TCP, a TURN loopback and the relay', async ({
+  openPage,
+}) => {
+  test.setTimeout(60_000);
+  const check = await openPage('firefox', '/check');
+  await check.click('check-run');
+  const summary = await pollUntil(
+    () => check.attribute('check-summary', 'data-summary'),
+    (value) => value !== null,
+    { timeoutMs: 45_000, message: 'the check summary' },
+  );
+  const statuses = await check.evaluate(() =>
+    Object.fromEntries(
+      [...document.querySelectorAll('[data-testid="check-result"]')].map((el) => [
+        el.getAttribute('data-check'),
+        el.getAttribute('data-status'),
+      ]),
+    ),
+  );
+  expect(statuses).toMatchObject({
+    signalling: 'ok',
+    host: 'ok',
+    'turn-udp': 'ok',
+    'turn-tcp': 'ok',
+    loopback: 'ok',
+    relay: 'ok',
+  });
+  expect(summary).toBeTruthy();
+  expect(check.errors).toEqual([]);
+});
