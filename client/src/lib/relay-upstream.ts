@@ -49,6 +49,11 @@ const AUDIO_CONFIG_INTERVAL_MS = 5000;
 const MAX_AUDIO_ENCODE_QUEUE = 20;
 /** A jump this big between audio inputs is a gap (µs). */
 const AUDIO_GAP_US = 30_000;
+/**
+ * The audio input clock can run off real time (a capture AudioContext's clock under load ran
+ * 11 % slow here); re-taking the offset every second bounds how far audio lags the video.
+ */
+const AUDIO_REBASE_WINDOW_MS = 1000;
 /** An encoder that has taken this many frames over this long without one output is stalled. */
 const STALL_MIN_FRAMES = 4;
 const STALL_MS = 2500;
@@ -117,7 +122,7 @@ export class RelayUpstream {
   // audio
   #audioSource: FrameSource | null = null;
   #audioEncoder: AudioEncoder | null = null;
-  #audioClock = new ClockRebaser();
+  #audioClock = new ClockRebaser(AUDIO_REBASE_WINDOW_MS);
   #audioConfig: RelayDecoderConfig | null = null;
   #audioSeq = 0;
   #audioConfigDue = true;
@@ -526,7 +531,7 @@ export class RelayUpstream {
     const generation = this.#generation;
     let encoder: AudioEncoder | null = null;
     let expectedNextUs: number | null = null;
-    this.#audioClock = new ClockRebaser();
+    this.#audioClock = new ClockRebaser(AUDIO_REBASE_WINDOW_MS);
     this.#audioSource = openAudioSource(
       track,
       (data) => {
