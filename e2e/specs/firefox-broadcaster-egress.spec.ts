@@ -79,7 +79,7 @@ test('a Firefox broadcast feeds the HLS mirror (/live in Firefox), a restream an
   openPage,
   baseURL,
 }) => {
-  test.setTimeout(150_000);
+  test.setTimeout(180_000);
   const listenerDir = mkdtempSync(path.join(tmpdir(), 'roomcast-e2e-ff-rtmp-'));
   const flvFile = path.join(listenerDir, 'out.flv');
   const listener = spawn(
@@ -123,14 +123,14 @@ test('a Firefox broadcast feeds the HLS mirror (/live in Firefox), a restream an
         async () =>
           (await fetch(playlist).then((r) => (r.ok ? r.text() : ''))).split('.ts').length - 1,
         (segments) => segments >= 2,
-        { timeoutMs: 30_000, message: '2 HLS segments' },
+        { timeoutMs: 60_000, message: '2 HLS segments' },
       );
       expect((await ffprobeStreams(playlist)).codecs).toEqual(['aac', 'h264']);
     });
 
     await test.step('/live/<room> plays in Firefox with its latency shown', async () => {
       const live = await openPage('firefox', `/live/${room}`);
-      await expectPlaying(live, { source: 'solid', testId: 'hls-video', timeoutMs: 40_000 });
+      await expectPlaying(live, { source: 'solid', testId: 'hls-video', timeoutMs: 60_000 });
       await pollUntil(
         () => live.text('hls-latency'),
         (text) => /\d+(\.\d)?\s*s/.test(text ?? ''),
