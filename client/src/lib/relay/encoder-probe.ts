@@ -31,7 +31,8 @@ export interface ProbeOptions {
   waitMs: number;
 }
 
-export const DEFAULT_PROBE: ProbeOptions = { frames: 4, frameIntervalMs: 33, waitMs: 1000 };
+/** A busy machine can take a while for a real-time encoder's first output; a holding one never gives it. */
+export const DEFAULT_PROBE: ProbeOptions = { frames: 4, frameIntervalMs: 33, waitMs: 2000 };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
