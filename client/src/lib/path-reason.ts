@@ -22,6 +22,8 @@ export const PATH_REASON_KEYS = [
   'reason.relayForced',
   'reason.relayBroadcaster',
   'reason.relayFallback',
+  'reason.relayCodec',
+  'reason.noPathCodec',
   'reason.relayOverflow',
   'reason.relaySaturated',
   'reason.noPath',
@@ -49,7 +51,14 @@ export function pathReasonFor(
     'active' | 'override' | 'relayReason' | 'noPath' | 'mediaTimeoutMs'
   > &
     Partial<
-      Pick<LadderSnapshot, 'broadcasterRelayOnly' | 'hlsCause' | 'relayPlayable' | 'relayAvailable'>
+      Pick<
+        LadderSnapshot,
+        | 'broadcasterRelayOnly'
+        | 'hlsCause'
+        | 'relayPlayable'
+        | 'relayAvailable'
+        | 'webRtcUndecodable'
+      >
     >,
   digest: Pick<PeerStatsDigest, 'path' | 'candidateType' | 'protocol'> | null,
 ): PathReason | null {
@@ -66,6 +75,9 @@ export function pathReasonFor(
   }
   if (ladder.active === 'relay' && ladder.relayPlayable === false) {
     return { key: 'reason.relayUnplayable' };
+  }
+  if (ladder.active === 'relay' && ladder.webRtcUndecodable && ladder.relayReason === 'fallback') {
+    return { key: 'reason.relayCodec', params: { codec: ladder.webRtcUndecodable } };
   }
   if (ladder.active === 'relay') {
     switch (ladder.relayReason) {
@@ -84,6 +96,9 @@ export function pathReasonFor(
   }
   if (ladder.noPath && ladder.relayPlayable === false && ladder.relayAvailable) {
     return { key: 'reason.noPathUnplayable', params: { seconds } };
+  }
+  if (ladder.noPath && ladder.webRtcUndecodable) {
+    return { key: 'reason.noPathCodec', params: { codec: ladder.webRtcUndecodable } };
   }
   if (ladder.noPath) {
     return ladder.override === 'relay'
