@@ -1,9 +1,10 @@
 /**
- * Code that runs inside Chromium pages. Every function here is serialised with `toString()`
+ * Code that runs inside the browser pages (Chromium and Firefox). Every function here is serialised with `toString()`
  * and must only use its arguments and browser globals.
  *
  * - Source role: replaces `navigator.mediaDevices.getUserMedia` with a 1280×720 30 fps canvas
- *   (`captureStream(0)` + `requestFrame()` right after each draw) that carries the sender's clock
+ *   (`captureStream(0)` + `requestFrame()` right after each draw; Firefox: `captureStream()`,
+ *   which captures each change) that carries the sender's clock
  *   (stamp.ts), so the real app code captures, encodes and sends it.
  * - Viewer role: every `<video data-testid="remote-video">` that appears is read back on each
  *   presented frame (`requestVideoFrameCallback` + `drawImage` + `getImageData`) and
@@ -84,7 +85,10 @@ function installBench(config: BenchPageConfig, encode: Encode, decode: Decode): 
         draw();
         setInterval(draw, 1000 / config.fps);
       }
-      const stream = canvas.captureStream(0);
+      // Firefox 153 delivers no frame from captureStream(0) + requestFrame(); without a rate
+      // it captures each change of the canvas (after it is drawn), which is what we want.
+      const manual = !navigator.userAgent.includes('Firefox');
+      const stream = manual ? canvas.captureStream(0) : canvas.captureStream();
       const track = stream.getVideoTracks()[0] as CanvasCaptureMediaStreamTrack | undefined;
       if (track) tracks.add(track);
       if (withAudio) {

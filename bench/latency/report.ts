@@ -1,5 +1,6 @@
 /** The BENCHMARKS.md section of the latency benchmark (pure). */
 import type { MachineInfo } from '../common/report';
+import type { BrowserCell, BrowserMatrix } from './browsers';
 import { evaluateGoals, type PathResult } from './stats';
 
 export const LATENCY_SECTION = {
@@ -15,6 +16,57 @@ export interface LatencyReport {
   settings: { seconds: number; joins: number; quality: string; codec: string };
   boxLoad1m: number;
   results: PathResult[];
+  /** Firefox beside Chromium (issue 14); absent with --no-firefox. */
+  browsers?: BrowserMatrix;
+}
+
+function cellText(cell: BrowserCell | undefined): {
+  latency: string;
+  first: string;
+  codec: string;
+} {
+  if (!cell) return { latency: '–', first: '–', codec: '–' };
+  const errors = cell.joins.filter((j) => j.error).length;
+  const note = errors ? ` (${errors} of ${cell.joins.length} joins not counted)` : '';
+  return {
+    latency: `${fmt(cell.latency.p50)} / ${fmt(cell.latency.p95)}${note}`,
+    first: fmt(cell.firstFrame.p50),
+    codec: unique(cell.joins.map((j) => j.codec)),
+  };
+}
+
+/** The Chromium and Firefox columns: one row per broadcaster and path. */
+export function renderBrowserTable(matrix: BrowserMatrix): string[] {
+  const lines = [
+    `### Chromium and Firefox (issue 14; ${matrix.firefox} over WebDriver BiDi, same run)`,
+    '',
+    'Glass-to-glass p50 / p95 and first frame after the click (p50), per broadcaster browser and path; ' +
+      'a Firefox page is a window of its own in one headless Firefox (one user context per page). ' +
+      'The Chromium broadcaster stops before the Firefox one starts.',
+    '',
+    '| Broadcaster | Path | Chromium viewer p50 / p95 (ms) | Firefox viewer p50 / p95 (ms) | First frame, Chromium / Firefox viewer (ms) | Codec seen (Chromium / Firefox viewer) | Relay encoder |',
+    '|---|---|---:|---:|---:|---|---|',
+  ];
+  for (const broadcaster of ['chromium', 'firefox'] as const) {
+    for (const path of ['direct', 'relay'] as const) {
+      const find = (viewer: string) =>
+        matrix.cells.find(
+          (c) => c.broadcaster === broadcaster && c.viewer === viewer && c.path === path,
+        );
+      const chromium = cellText(find('chromium'));
+      const firefox = cellText(find('firefox'));
+      const relayCodec =
+        path === 'relay'
+          ? (find('firefox')?.relayCodec ?? find('chromium')?.relayCodec ?? '–')
+          : '–';
+      const name = broadcaster === 'chromium' ? 'Chromium' : 'Firefox';
+      lines.push(
+        `| ${name} | ${path} | ${chromium.latency} | ${firefox.latency} | ${chromium.first} / ${firefox.first} | ` +
+          `${chromium.codec} / ${firefox.codec} | ${relayCodec} |`,
+      );
+    }
+  }
+  return lines;
 }
 
 const fmt = (n: number | undefined) =>
@@ -88,6 +140,10 @@ export function renderLatencySection(report: LatencyReport, rawJsonPath: string)
         `${machine.nproc} cores, from other work sharing them); encoders adapt to CPU (see the video size), ` +
         'so these figures are upper bounds and the app ÷ bare ratios are the fairer comparison.',
     );
+  }
+  if (report.browsers) {
+    lines.push('');
+    lines.push(...renderBrowserTable(report.browsers));
   }
   lines.push('');
   lines.push('Goals (issue 3; reference on this machine kind: bare AV1 41 ms p50):');

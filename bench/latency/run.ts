@@ -25,6 +25,16 @@ import {
   benchInitScript,
   readBenchState,
 } from './page-scripts';
+import { firefoxAvailable } from '../../e2e/firefox/launch';
+import {
+  goLiveIn,
+  measureCell,
+  relayCodecOf,
+  startFirefox,
+  type BrowserCell,
+  type BrowserMatrix,
+  type MatrixPath,
+} from './browsers';
 import { LATENCY_SECTION, renderLatencySection, type LatencyReport } from './report';
 import {
   LATENCY_PATHS,
@@ -49,6 +59,8 @@ interface Options {
   build: boolean;
   write: boolean;
   maxMinutes: number;
+  /** Also measure direct and relay with Firefox viewers and a Firefox broadcaster. */
+  firefox: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -62,14 +74,17 @@ function parseOptions(argv: string[]): Options {
       quick: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
-      'max-minutes': { type: 'string', default: '10' },
+      'max-minutes': { type: 'string', default: '20' },
+      firefox: { type: 'boolean', default: firefoxAvailable() },
+      'no-firefox': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(
       'usage: tsx bench/latency/run.ts [--paths bare,direct,turn,sfu,relay] [--seconds 10] [--joins 3]\n' +
-        '  [--codec auto|AV1|VP9|H264|VP8] [--quick] [--no-build] [--no-write] [--max-minutes 10]\n' +
+        '  [--codec auto|AV1|VP9|H264|VP8] [--quick] [--no-build] [--no-write] [--max-minutes 20]\n' +
+        '  [--no-firefox]  (default: also Firefox viewers and a Firefox broadcaster on direct/relay)\n' +
         '  --seconds = sampling time per join; --no-build serves dist/client as it is.',
     );
     process.exit(0);
@@ -91,6 +106,7 @@ function parseOptions(argv: string[]): Options {
     build: !values['no-build'],
     write: !values['no-write'],
     maxMinutes: number('max-minutes', values['max-minutes']),
+    firefox: values.firefox && !values['no-firefox'],
   };
 }
 
@@ -115,7 +131,7 @@ async function goLive(
   browser: Browser,
   baseURL: string,
   codec: string,
-): Promise<{ page: Page; room: string }> {
+): Promise<{ page: Page; room: string; close: () => Promise<void> }> {
   const context = await newContext(browser, baseURL, 'source');
   const page = await context.newPage();
   await page.goto('/broadcast');
@@ -125,7 +141,7 @@ async function goLive(
   await page.getByTestId('go-live').click();
   const roomCode = page.getByTestId('room-code');
   await roomCode.filter({ hasText: /\d{6}/ }).waitFor({ timeout: 20_000 });
-  return { page, room: (await roomCode.innerText()).trim() };
+  return { page, room: (await roomCode.innerText()).trim(), close: () => context.close() };
 }
 
 async function waitForFirstFrame(page: Page): Promise<void> {
@@ -305,8 +321,11 @@ async function main(): Promise<void> {
 
   const appPaths = options.paths.filter((p): p is Exclude<LatencyPath, 'bare'> => p !== 'bare');
   let room: string | null = null;
-  if (appPaths.length > 0) {
-    room = (await goLive(browser, baseURL, options.codec)).room;
+  let stopChromiumBroadcast: (() => Promise<void>) | null = null;
+  if (appPaths.length > 0 || options.firefox) {
+    const live = await goLive(browser, baseURL, options.codec);
+    room = live.room;
+    stopChromiumBroadcast = live.close;
     console.log(`broadcasting in room ${room}`);
     await sleep(1000);
   }
@@ -349,6 +368,17 @@ async function main(): Promise<void> {
       firstFrame: summarize(firstFrames),
     });
   }
+  let browsersMatrix: BrowserMatrix | undefined;
+  if (options.firefox && room && !stopping) {
+    browsersMatrix = await measureFirefox(
+      browser,
+      baseURL,
+      room,
+      stopChromiumBroadcast!,
+      results,
+      options,
+    );
+  }
   await runCleanup();
   if (stopping) return;
 
@@ -365,6 +395,7 @@ async function main(): Promise<void> {
     },
     boxLoad1m,
     results,
+    ...(browsersMatrix ? { browsers: browsersMatrix } : {}),
   };
   await writeResults({
     prefix: 'latency',
@@ -375,6 +406,76 @@ async function main(): Promise<void> {
     write: options.write,
   });
   if (results.some((r) => r.joins.some((j) => j.error))) process.exitCode = 1;
+  if (browsersMatrix?.cells.some((c) => c.joins.some((j) => j.error))) process.exitCode = 1;
+}
+
+const MATRIX_PATHS: readonly MatrixPath[] = ['direct', 'relay'];
+
+/**
+ * Firefox beside Chromium in the same run: Firefox viewers of the Chromium broadcast, then a
+ * Firefox broadcaster (the Chromium one stops first, so only one broadcaster loads the box)
+ * with Chromium and Firefox viewers. Chromium → Chromium comes from the per-path results above
+ * when they were measured, else it is measured here.
+ */
+async function measureFirefox(
+  chromiumBrowser: Browser,
+  baseURL: string,
+  chromiumRoom: string,
+  stopChromiumBroadcast: () => Promise<void>,
+  results: PathResult[],
+  options: Options,
+): Promise<BrowserMatrix> {
+  const firefox = await startFirefox();
+  cleanup.push(() => firefox.close());
+  console.log(`Firefox ${firefox.version}`);
+  const browsers = { chromium: chromiumBrowser, firefox, baseURL };
+  const cells: BrowserCell[] = [];
+  const log = (line: string) => console.log(line);
+  for (const path of MATRIX_PATHS) {
+    const measured = results.find((r) => r.path === path);
+    if (measured) {
+      cells.push({
+        broadcaster: 'chromium',
+        viewer: 'chromium',
+        path,
+        latency: measured.latency,
+        firstFrame: measured.firstFrame,
+        joins: measured.joins,
+      });
+    } else {
+      const cell = { broadcaster: 'chromium', viewer: 'chromium', path } as const;
+      cells.push(
+        await measureCell(browsers, cell, chromiumRoom, options.joins, options.seconds, log),
+      );
+    }
+    if (stopping) return { firefox: firefox.version, cells };
+    const cell = { broadcaster: 'chromium', viewer: 'firefox', path } as const;
+    cells.push(
+      await measureCell(browsers, cell, chromiumRoom, options.joins, options.seconds, log),
+    );
+  }
+  await stopChromiumBroadcast();
+  const live = await goLiveIn(browsers, 'firefox', QUALITY, options.codec);
+  console.log(`Firefox broadcasting in room ${live.room}`);
+  await sleep(1000);
+  for (const path of MATRIX_PATHS) {
+    for (const viewer of ['chromium', 'firefox'] as const) {
+      if (stopping) break;
+      const cell = { broadcaster: 'firefox', viewer, path } as const;
+      const measured = await measureCell(
+        browsers,
+        cell,
+        live.room,
+        options.joins,
+        options.seconds,
+        log,
+      );
+      if (path === 'relay') measured.relayCodec = await relayCodecOf(live.page);
+      cells.push(measured);
+    }
+  }
+  await live.page.close();
+  return { firefox: firefox.version, cells };
 }
 
 process.on('exit', killAllChildren);

@@ -16,6 +16,27 @@ import { readCpuMs, readRssBytes } from '../common/processes';
 import { framePayloads } from './media';
 
 type Lib = 'ndc' | 'werift';
+
+interface WeriftSender {
+  sendRtp(rtp: unknown): Promise<void>;
+}
+interface WeriftTrack {
+  kind: string;
+  onReceiveRtp: { subscribe(cb: (rtp: unknown) => void): void };
+}
+interface WeriftPeer {
+  onTrack: { subscribe(cb: (track: WeriftTrack) => void): void };
+  setRemoteDescription(d: { type: 'offer'; sdp: string }): Promise<void>;
+  createAnswer(): Promise<unknown>;
+  setLocalDescription(d: unknown): Promise<void>;
+  getTransceivers(): Array<{ kind: string; sender: WeriftSender; setDirection(d: string): void }>;
+  iceGatheringState: string;
+  localDescription: { sdp: string } | null;
+}
+interface WeriftModule {
+  RTCPeerConnection: new (config: unknown) => WeriftPeer;
+  RTCRtpCodecParameters: new (init: Record<string, unknown>) => unknown;
+}
 type Request = { id: number; kind: 'pub' | 'sub'; sdp: string };
 
 async function forwarder(lib: Lib): Promise<(kind: 'pub' | 'sub', sdp: string) => Promise<string>> {
@@ -38,7 +59,8 @@ async function forwarder(lib: Lib): Promise<(kind: 'pub' | 'sub', sdp: string) =
       return result.value.sdp;
     };
   }
-  const werift = (await import('werift' as string)) as typeof import('werift');
+  // Not a dependency (see above): typed here by the little this forwarder uses.
+  const werift = (await import('werift' as string)) as WeriftModule;
   const codecs = {
     video: [
       new werift.RTCRtpCodecParameters({
@@ -53,7 +75,7 @@ async function forwarder(lib: Lib): Promise<(kind: 'pub' | 'sub', sdp: string) =
     ],
   };
   const senders: Array<{ sendRtp(rtp: unknown): Promise<void> }> = [];
-  const answer = async (pc: InstanceType<typeof werift.RTCPeerConnection>) => {
+  const answer = async (pc: WeriftPeer) => {
     await pc.setLocalDescription(await pc.createAnswer());
     while (pc.iceGatheringState !== 'complete') await new Promise((r) => setTimeout(r, 20));
     return pc.localDescription!.sdp;

@@ -123,9 +123,11 @@ export class RelayMkvFeed implements RelaySink {
   #hold(frame: RelayFrame): void {
     if (frame.track === 'video' && frame.keyframe && frame.config) {
       if (!videoCodecOf(frame.config.codec)) return;
+      // The wait for audio counts from the first held keyframe: with keyframes more often than
+      // audioWaitMs, restarting it at each one would never start a stream whose audio lags.
+      if (this.#held.length === 0) this.#heldSince = this.#now();
       this.#held = [frame];
       this.#heldBytes = frame.data.byteLength;
-      this.#heldSince = this.#now();
       this.#videoConfig = frame.config;
       this.#liveAudio = false;
     } else if (this.#held.length > 0) {

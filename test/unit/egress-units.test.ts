@@ -276,6 +276,20 @@ describe('relay → Matroska feed', () => {
     f.cancel();
   });
 
+  it('still starts when keyframes come more often than the audio wait and the audio lags them', () => {
+    const now = { t: 0 };
+    const { f, starts } = feed(now);
+    // Keyframes every 0.6 s (< audioWaitMs 1 s); audio always 0.3 s behind the latest keyframe.
+    for (let i = 0; i < 4 && starts.length === 0; i += 1) {
+      now.t = i * 600;
+      f.send(video(1_000_000 + i * 600_000, true, avc));
+      f.send(audio(1_000_000 + i * 600_000 - 300_000, i === 0));
+    }
+    expect(starts).toHaveLength(1);
+    expect(now.t, 'began once the first keyframe had waited audioWaitMs').toBeLessThanOrEqual(1200);
+    f.cancel();
+  });
+
   it('reports a break when the video config or the clock changes', () => {
     const now = { t: 0 };
     const a = feed(now);

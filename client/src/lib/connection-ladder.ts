@@ -111,6 +111,11 @@ export interface LadderSnapshot {
   sfuFailure?: SfuFailure | null;
   /** The SFU link decoded video. */
   sfuPlaying?: boolean;
+  /**
+   * The broadcaster's WebRTC offer has only video codecs this browser cannot decode (e.g. `H264`
+   * in Firefox without OpenH264); null otherwise.
+   */
+  webRtcUndecodable: string | null;
 }
 
 export interface LadderJoinInfo {
@@ -146,6 +151,7 @@ export class ConnectionLadder {
   #relayPlaying = false;
   #relayAvailable = false;
   #relayPlayable = true;
+  #webRtcUndecodable: string | null = null;
   #hlsAvailable = false;
   /** The HLS player failed here: no automatic fallback to it (choosing it still works). */
   #hlsBroken = false;
@@ -191,6 +197,7 @@ export class ConnectionLadder {
       sfuReason: this.#sfuReason,
       sfuFailure: this.#sfuFailure,
       sfuPlaying: this.#sfuPlaying,
+      webRtcUndecodable: this.#webRtcUndecodable,
     };
   }
 
@@ -208,6 +215,7 @@ export class ConnectionLadder {
     this.#relayPlayable = join.relayPlayable ?? true;
     this.#hlsBroken = false;
     this.#noPath = false;
+    this.#webRtcUndecodable = null;
     // At join the server only says `forced` when the broadcaster is relay only (ours comes later).
     this.#broadcasterRelayOnly = join.mode === 'relay' && join.modeReason === 'forced';
     this.#joinRelayReason = join.mode === 'relay' ? (join.modeReason ?? 'overflow') : null;
@@ -312,6 +320,32 @@ export class ConnectionLadder {
       this.#enterHls('relay-unplayable');
     } else {
       this.#noPath = true;
+    }
+    this.#emit();
+  }
+
+  /**
+   * The broadcaster's offer carries only video codecs this browser cannot decode over WebRTC
+   * (`codecs`, e.g. H264 in Firefox without OpenH264). Don't wait out the media deadline: take
+   * the relay now (its WebCodecs decoder can), else the HLS mirror. No WebRTC retries follow,
+   * since the same offer would come back; a new broadcaster (reclaim) clears this.
+   */
+  webRtcUndecodable(codecs: readonly string[]): void {
+    this.#webRtcUndecodable = codecs.join('/') || 'video';
+    if (this.#phase === 'webrtc-trying' || this.#phase === 'webrtc') {
+      this.#clearDeadline();
+      if (this.#relayUsable()) {
+        this.#effects.closeWebRtc();
+        this.#enterRelay('fallback', false);
+      } else if (this.#canFallBackToHls()) {
+        this.#effects.closeWebRtc();
+        this.#enterHls(this.#relayAvailable ? 'relay-unplayable' : 'relay-off', false);
+      } else {
+        this.#noPath = true;
+      }
+    } else if ((this.#phase === 'relay' || this.#phase === 'hls') && this.#retrying) {
+      this.#stopTrial();
+      this.#clearRetry();
     }
     this.#emit();
   }
@@ -475,6 +509,7 @@ export class ConnectionLadder {
    * new WebRTC link (no request_offer). On the relay nothing changes.
    */
   broadcasterChanged(): void {
+    this.#webRtcUndecodable = null;
     if (this.#phase === 'webrtc' || this.#phase === 'webrtc-trying') this.#tryWebRtc(false);
     else if ((this.#phase === 'relay' || this.#phase === 'hls') && this.#retrying) {
       this.#stopTrial();
@@ -498,13 +533,13 @@ export class ConnectionLadder {
     this.#armDeadline();
   }
 
-  #enterHls(cause: HlsCause): void {
+  #enterHls(cause: HlsCause, retry = true): void {
     this.#phase = 'hls';
     this.#hlsCause = cause;
     this.#relayPlaying = false;
     this.#effects.openHls(cause);
     // A fallback keeps looking for a better path; a choice is the viewer's to undo.
-    if (cause !== 'chosen') this.#scheduleRetry();
+    if (cause !== 'chosen' && retry) this.#scheduleRetry();
   }
 
   /** Closes whatever plays now (before switching to HLS). */
@@ -545,12 +580,12 @@ export class ConnectionLadder {
     this.#armDeadline();
   }
 
-  #enterRelay(reason: ModeReason): void {
+  #enterRelay(reason: ModeReason, retry = true): void {
     this.#phase = 'relay';
     this.#relayReason = reason;
     this.#relayPlaying = false;
     this.#effects.openRelay(reason);
-    if (RETRYABLE.has(reason)) this.#scheduleRetry();
+    if (RETRYABLE.has(reason) && retry) this.#scheduleRetry();
   }
 
   #armDeadline(): void {

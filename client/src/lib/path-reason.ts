@@ -22,6 +22,8 @@ export const PATH_REASON_KEYS = [
   'reason.relayForced',
   'reason.relayBroadcaster',
   'reason.relayFallback',
+  'reason.relayCodec',
+  'reason.noPathCodec',
   'reason.relayOverflow',
   'reason.relaySaturated',
   'reason.noPath',
@@ -63,6 +65,7 @@ export function pathReasonFor(
         | 'relayAvailable'
         | 'sfuReason'
         | 'sfuFailure'
+        | 'webRtcUndecodable'
       >
     >,
   digest: Pick<PeerStatsDigest, 'path' | 'candidateType' | 'protocol'> | null,
@@ -95,6 +98,9 @@ export function pathReasonFor(
   if (ladder.active === 'relay' && ladder.relayPlayable === false) {
     return { key: 'reason.relayUnplayable' };
   }
+  if (ladder.active === 'relay' && ladder.webRtcUndecodable && ladder.relayReason === 'fallback') {
+    return { key: 'reason.relayCodec', params: { codec: ladder.webRtcUndecodable } };
+  }
   if (ladder.active === 'relay') {
     switch (ladder.relayReason) {
       case 'forced':
@@ -112,6 +118,9 @@ export function pathReasonFor(
   }
   if (ladder.noPath && ladder.relayPlayable === false && ladder.relayAvailable) {
     return { key: 'reason.noPathUnplayable', params: { seconds } };
+  }
+  if (ladder.noPath && ladder.webRtcUndecodable) {
+    return { key: 'reason.noPathCodec', params: { codec: ladder.webRtcUndecodable } };
   }
   if (ladder.noPath) {
     return ladder.override === 'relay'

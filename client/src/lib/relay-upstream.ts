@@ -10,6 +10,7 @@ import { createLogger } from './logger';
 import { bufferSourceBytes, bytesToBase64 } from './relay/base64';
 import { ClockRebaser } from './relay/clock-rebaser';
 import { selectVideoEncoderConfig } from './relay/codec-selection';
+import { isRealtimeConfigSupported, markNotRealtime } from './relay/encoder-probe';
 import {
   openAudioSource,
   openVideoSource,
@@ -48,6 +49,14 @@ const AUDIO_CONFIG_INTERVAL_MS = 5000;
 const MAX_AUDIO_ENCODE_QUEUE = 20;
 /** A jump this big between audio inputs is a gap (µs). */
 const AUDIO_GAP_US = 30_000;
+/**
+ * The audio input clock can run off real time (a capture AudioContext's clock under load ran
+ * 11 % slow here); re-taking the offset every second bounds how far audio lags the video.
+ */
+const AUDIO_REBASE_WINDOW_MS = 1000;
+/** An encoder that has taken this many frames over this long without one output is stalled. */
+const STALL_MIN_FRAMES = 4;
+const STALL_MS = 2500;
 
 interface VideoEncoding {
   name: VideoCodecName;
@@ -105,11 +114,15 @@ export class RelayUpstream {
   #reconfiguring = false;
   #droppedFrames = 0;
   #inFlight = new InFlightFrames();
+  /** Frames given to / chunks out of the current video encoder (stall detection). */
+  #encoderSubmitted = 0;
+  #encoderOutputs = 0;
+  #encoderFirstSubmitMs = 0;
 
   // audio
   #audioSource: FrameSource | null = null;
   #audioEncoder: AudioEncoder | null = null;
-  #audioClock = new ClockRebaser();
+  #audioClock = new ClockRebaser(AUDIO_REBASE_WINDOW_MS);
   #audioConfig: RelayDecoderConfig | null = null;
   #audioSeq = 0;
   #audioConfigDue = true;
@@ -215,7 +228,7 @@ export class RelayUpstream {
       this.#codecOrder,
       v,
       this.#encodeParams(width, height),
-      (config) => VideoEncoder.isConfigSupported(config).then((r) => r.supported === true),
+      isRealtimeConfigSupported,
       this.#failedCodecs,
     ).then((next) => {
       if (generation !== this.#generation || !next || !this.#videoEncoder) return;
@@ -283,7 +296,7 @@ export class RelayUpstream {
       this.#codecOrder,
       this.#preferH264,
       this.#encodeParams(settings.width ?? 0, settings.height ?? 0),
-      (config) => VideoEncoder.isConfigSupported(config).then((r) => r.supported === true),
+      isRealtimeConfigSupported,
       this.#failedCodecs,
     );
   }
@@ -299,26 +312,52 @@ export class RelayUpstream {
       error: (err) => {
         if (generation !== this.#generation || encoder !== this.#videoEncoder) return;
         log.warn('video encoder error; trying the next codec', err);
-        this.#failedCodecs.add(encoding.name);
-        this.#videoEncoder = null;
-        this.#encoding = null;
-        void this.#selectEncoding(this.#stream?.getVideoTracks()[0] ?? null).then((next) => {
-          if (generation !== this.#generation) return;
-          if (next) {
-            this.#openVideoEncoder(next);
-          } else {
-            this.#setError(`video encoder failed: ${err.message}`);
-          }
-          this.#emitState();
-        });
+        this.#abandonEncoder(`video encoder failed: ${err.message}`);
       },
     });
     encoder.configure(encoding.config);
     this.#inFlight.clear();
+    this.#encoderSubmitted = 0;
+    this.#encoderOutputs = 0;
+    this.#encoderFirstSubmitMs = 0;
     this.#videoEncoder = encoder;
     this.#encoding = encoding;
     this.#videoConfig = null;
     this.#forceKeyframe = true;
+  }
+
+  /** Drops the current video encoder's codec for this run and opens the next one in the order. */
+  #abandonEncoder(errorIfNone: string): void {
+    const failed = this.#encoding;
+    const encoder = this.#videoEncoder;
+    if (!failed || !encoder) return;
+    const generation = this.#generation;
+    this.#failedCodecs.add(failed.name);
+    this.#videoEncoder = null;
+    this.#encoding = null;
+    try {
+      if (encoder.state !== 'closed') encoder.close();
+    } catch {
+      // already closed
+    }
+    void this.#selectEncoding(this.#stream?.getVideoTracks()[0] ?? null).then((next) => {
+      if (generation !== this.#generation) return;
+      if (next) {
+        this.#openVideoEncoder(next);
+      } else {
+        this.#setError(errorIfNone);
+      }
+      this.#emitState();
+    });
+  }
+
+  /**
+   * The probe should have kept out encoders that hold frames, but if one still gives nothing for
+   * a while after several inputs, it is no use for live video: take the next codec.
+   */
+  #encoderStalled(now: number): boolean {
+    if (this.#encoderOutputs > 0 || this.#encoderSubmitted < STALL_MIN_FRAMES) return false;
+    return now - this.#encoderFirstSubmitMs > STALL_MS;
   }
 
   /** Same encoder, new settings (size, bitrate, codec); the next frame is a keyframe. */
@@ -379,6 +418,14 @@ export class RelayUpstream {
       frame.close();
       return;
     }
+    if (this.#encoderStalled(performance.now())) {
+      frame.close();
+      const name = this.#encoding.name;
+      log.warn('video encoder holds frames; trying the next codec', { codec: name });
+      markNotRealtime(name);
+      this.#abandonEncoder(`the ${name} encoder holds frames and no other codec is available`);
+      return;
+    }
     if (
       encoder.encodeQueueSize > MAX_ENCODE_QUEUE ||
       this.#inFlight.count(performance.now()) > MAX_IN_FLIGHT
@@ -407,6 +454,7 @@ export class RelayUpstream {
       restamped = new VideoFrame(frame, { timestamp });
       encoder.encode(restamped, { keyFrame });
       this.#inFlight.submitted(timestamp, now);
+      if (this.#encoderSubmitted++ === 0) this.#encoderFirstSubmitMs = now;
       if (keyFrame) {
         this.#forceKeyframe = false;
         this.#lastKeyframeMs = now;
@@ -447,6 +495,7 @@ export class RelayUpstream {
 
   #onVideoChunk(chunk: EncodedVideoChunk, metadata?: EncodedVideoChunkMetadata): void {
     this.#inFlight.output(chunk.timestamp);
+    this.#encoderOutputs++;
     if (metadata?.decoderConfig) this.#videoConfig = toRelayConfig(metadata.decoderConfig);
     const keyframe = chunk.type === 'key';
     if (keyframe && !this.#videoConfig && this.#encoding) {
@@ -482,7 +531,7 @@ export class RelayUpstream {
     const generation = this.#generation;
     let encoder: AudioEncoder | null = null;
     let expectedNextUs: number | null = null;
-    this.#audioClock = new ClockRebaser();
+    this.#audioClock = new ClockRebaser(AUDIO_REBASE_WINDOW_MS);
     this.#audioSource = openAudioSource(
       track,
       (data) => {

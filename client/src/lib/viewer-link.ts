@@ -1,6 +1,7 @@
 import type { PeerStatsDigest, SignalMessage } from '../../../shared';
 import { createLogger } from './logger';
 import { PeerLink } from './peer-link';
+import { receivableVideoCodecs, undecodableVideoOffer } from './sdp-codecs';
 import type { SignallingClient } from './signalling-client';
 import { digestInboundStats, type StatsSnapshot } from './stats-digest';
 
@@ -12,6 +13,13 @@ export interface ViewerLinkOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   onStream: (stream: MediaStream) => void;
   onStateChange?: (state: RTCPeerConnectionState) => void;
+  /**
+   * The broadcaster's offer has only video codecs this browser can't receive (their names): its
+   * video would never play over WebRTC.
+   */
+  onUndecodableOffer?: (codecs: string[]) => void;
+  /** The receiver's video codec names; RTCRtpReceiver.getCapabilities by default (tests). */
+  receivableVideoCodecs?: () => string[] | null;
   /** Test seam, passed through to the PeerLink. */
   createPeerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
 }
@@ -63,6 +71,15 @@ export class ViewerLink {
     if (this.#closed || msg.from !== this.#opts.broadcasterId) {
       if (!this.#closed) log.debug('signal from a non-broadcaster ignored', msg.from);
       return;
+    }
+    if (msg.description?.type === 'offer' && msg.description.sdp) {
+      const receivable = (this.#opts.receivableVideoCodecs ?? receivableVideoCodecs)();
+      const undecodable = undecodableVideoOffer(msg.description.sdp, receivable);
+      if (undecodable) {
+        log.warn('the offer has no video codec this browser can decode', undecodable);
+        this.#opts.onUndecodableOffer?.(undecodable);
+        if (this.#closed) return;
+      }
     }
     await this.#link.handleSignal(msg);
   }

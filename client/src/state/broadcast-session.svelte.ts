@@ -21,6 +21,7 @@ import { iceTransportPolicyFor, type PathOverride } from '../lib/path-override';
 import { codecNameFromCodecString } from '../lib/relay/codec-selection';
 import { RelayUpstream } from '../lib/relay-upstream';
 import { SfuUpstream, type SfuUpstreamStatus } from '../lib/sfu-upstream';
+import { warmUpEncoderProbes } from '../lib/relay/encoder-probe';
 import type { ConnectionState } from '../lib/signalling-client';
 import {
   errorFromCode,
@@ -329,6 +330,8 @@ export class BroadcastSession {
     if (this.phase !== 'setup' && this.phase !== 'ended') return;
     this.phase = 'starting';
     this.error = null;
+    // Which encoders work in real time is known before the first relay viewer needs one.
+    warmUpEncoderProbes(relayCodecOrderFor(this.codecChoice));
     const result = await this.#signalling.request('create_room', this.#roomSettings());
     if (this.#destroyed) return;
     if (!result.ok) {

@@ -418,6 +418,9 @@ export class WatchSession {
         this.#showActive();
       },
       onStateChange: (state) => log.debug('peer connection', state),
+      onUndecodableOffer: (codecs) => {
+        if (link === this.#link && !this.isTerminal) this.#ladder.webRtcUndecodable(codecs);
+      },
     });
     this.#link = link;
     if (!req.background) this.#showActive();

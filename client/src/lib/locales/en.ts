@@ -156,6 +156,10 @@ export const en = {
   'reason.relayBroadcaster':
     'The broadcaster chose to send only through the server relay; using the server relay',
   'reason.relayFallback': 'No WebRTC media after {seconds} s; using the server relay',
+  'reason.relayCodec':
+    "This browser can't decode {codec} over WebRTC; using the server relay, decoded with WebCodecs",
+  'reason.noPathCodec':
+    "No media path works: this browser can't decode {codec} over WebRTC and the server relay is not available",
   'reason.relayOverflow': "The broadcaster's mesh is full; using the server relay",
   'reason.relaySaturated': "The broadcaster's upload is saturated; using the server relay",
   'reason.noPath':

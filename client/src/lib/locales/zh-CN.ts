@@ -152,6 +152,9 @@ export const zhCN: Messages = {
   'reason.relayForced': '已通过 ?path=relay 强制使用服务器转发',
   'reason.relayBroadcaster': '主播选择了只通过服务器转发发送；正在使用服务器转发',
   'reason.relayFallback': 'WebRTC 在 {seconds} 秒内没有收到画面；改用服务器转发',
+  'reason.relayCodec': '此浏览器无法通过 WebRTC 解码 {codec}；改用服务器转发（WebCodecs 解码）',
+  'reason.noPathCodec':
+    '没有可用的传输路径：此浏览器无法通过 WebRTC 解码 {codec}，且服务器转发不可用',
   'reason.relayOverflow': '主播的直连名额已满；改用服务器转发',
   'reason.relaySaturated': '主播的上行带宽已饱和；改用服务器转发',
   'reason.noPath': '没有可用的传输路径：WebRTC 在 {seconds} 秒内没有画面，且服务器转发已关闭',
