@@ -155,27 +155,30 @@ function parseMedia(section: RawSection): { media: SdpMedia } | { error: string 
       return { error: `invalid payload type ${pt}` };
     }
   }
+  // rtpmap first: Firefox writes a=fmtp and a=rtcp-fb lines before the a=rtpmap they refer to.
   for (const line of section.lines) {
-    let match = /^a=rtpmap:(\d{1,3}) ([A-Za-z0-9_.-]{1,32})\/(\d{1,7})(?:\/(\d{1,2}))?$/.exec(line);
-    if (match) {
-      const pt = Number(match[1]);
-      if (!formats.includes(pt) || codecs.has(pt)) continue;
-      const channels = match[4] === undefined ? null : Number(match[4]);
-      const clockRate = Number(match[3]);
-      if (clockRate < 1 || (channels !== null && (channels < 1 || channels > 8))) {
-        return { error: 'invalid rtpmap' };
-      }
-      codecs.set(pt, {
-        payloadType: pt,
-        name: match[2]!,
-        clockRate,
-        channels,
-        params: [],
-        feedback: [],
-      });
-      continue;
+    const match = /^a=rtpmap:(\d{1,3}) ([A-Za-z0-9_.-]{1,32})\/(\d{1,7})(?:\/(\d{1,2}))?$/.exec(
+      line,
+    );
+    if (!match) continue;
+    const pt = Number(match[1]);
+    if (!formats.includes(pt) || codecs.has(pt)) continue;
+    const channels = match[4] === undefined ? null : Number(match[4]);
+    const clockRate = Number(match[3]);
+    if (clockRate < 1 || (channels !== null && (channels < 1 || channels > 8))) {
+      return { error: 'invalid rtpmap' };
     }
-    match = /^a=fmtp:(\d{1,3}) (.*)$/.exec(line);
+    codecs.set(pt, {
+      payloadType: pt,
+      name: match[2]!,
+      clockRate,
+      channels,
+      params: [],
+      feedback: [],
+    });
+  }
+  for (const line of section.lines) {
+    let match = /^a=fmtp:(\d{1,3}) (.*)$/.exec(line);
     if (match) {
       const codec = codecs.get(Number(match[1]));
       if (!codec) continue;

@@ -378,15 +378,18 @@ export class WebRtcEndpoint {
           media.kind === 'video'
             ? new ndc.Video(media.mid, direction)
             : new ndc.Audio(media.mid, direction);
+        // The binding refuses an explicit `undefined` profile: pass no third argument then.
+        const profile = fmtp === undefined ? [] : [fmtp];
         if (media.kind === 'video') {
-          (description as InstanceType<Ndc['Video']>).addVideoCodec(
-            codec.payloadType,
-            codec.name,
-            fmtp,
-          );
+          const video = description as InstanceType<Ndc['Video']>;
+          video.addVideoCodec(codec.payloadType, codec.name, ...profile);
         } else {
           const rate = `${codec.name}/${codec.clockRate}/${codec.channels ?? 1}`;
-          (description as InstanceType<Ndc['Audio']>).addAudioCodec(codec.payloadType, rate, fmtp);
+          (description as InstanceType<Ndc['Audio']>).addAudioCodec(
+            codec.payloadType,
+            rate,
+            ...profile,
+          );
         }
         if (ssrcs) {
           description.addSSRC(ssrcs[media.kind], CNAME, 'roomcast', `roomcast-${media.kind}`);

@@ -10,6 +10,7 @@ import {
   type TestServer,
   type TestSocket,
 } from './helpers';
+import { FIREFOX_RECVONLY_OFFER } from '../support/firefox-offer';
 import { PublisherClient, SubscriberClient, rtpPacket } from '../support/webrtc-client';
 
 /**
@@ -292,6 +293,45 @@ describe('SFU events: typed errors, the server keeps serving', () => {
     expect(ack.ok ? '' : ack.error.message).toMatch(/H264/);
     const health = await (await fetch(`${t.url}/healthz`)).json();
     expect(health.features.sfu).toMatchObject({ enabled: true, reason: null, viewers: 0 });
+  });
+
+  it("answers Firefox's real offer: refused for an H.264 room, taken for a VP8 one", async () => {
+    const t = await server();
+    const h264 = await room(t);
+    const published = publishOnDemand(h264.broadcaster);
+    const v1 = await viewer(t, h264.roomId);
+    const refused = emitAck(
+      v1,
+      'sfu_subscribe',
+      { sdp: FIREFOX_RECVONLY_OFFER, reason: 'forced' },
+      15_000,
+    );
+    await published;
+    const answer = await refused;
+    expect(answer.ok ? 'ok' : answer.error.code).toBe('CODEC_UNSUPPORTED');
+
+    // A VP8 publisher (a Firefox broadcaster's upstream): Firefox can take it.
+    const vp8 = await room(t);
+    vp8.broadcaster.once('sfu_demand', async () => {
+      const pub = new PublisherClient({ codec: 'VP8' });
+      peers.push(pub);
+      const ack = await emitAck<SfuAnswer>(vp8.broadcaster, 'sfu_publish', {
+        sdp: await pub.offer(),
+      });
+      expect(ack.ok && ack.data.codec).toBe('VP8');
+    });
+    const v2 = await viewer(t, vp8.roomId);
+    const taken = await emitAck<SfuAnswer>(
+      v2,
+      'sfu_subscribe',
+      { sdp: FIREFOX_RECVONLY_OFFER, reason: 'forced' },
+      15_000,
+    );
+    expect(taken.ok).toBe(true);
+    if (!taken.ok) return;
+    expect(taken.data.codec).toBe('VP8');
+    expect(taken.data.sdp).toMatch(/a=rtpmap:120 VP8\/90000/);
+    expect(taken.data.sdp).toMatch(/a=fmtp:120 max-fs=12288;max-fr=60/);
   });
 
   it('MAX_SFU_VIEWERS bounds the process; overflow goes to the SFU, then to the relay', async () => {

@@ -98,10 +98,11 @@ export class PublisherClient {
   /** A PLI arrived: the next frame is a keyframe, as an encoder would do. */
   #keyframeAsked = false;
 
-  constructor() {
+  constructor(opts: { codec?: 'H264' | 'VP8' } = {}) {
     this.pc = newPeer('test-pub');
     const video = new nodeDataChannel.Video('0', 'SendOnly');
-    video.addH264Codec(102, H264_FMTP);
+    if (opts.codec === 'VP8') video.addVP8Codec(102);
+    else video.addH264Codec(102, H264_FMTP);
     video.addSSRC(this.videoSsrc, 'pub', 'stream', 'video');
     this.video = this.pc.addTrack(video);
     const audio = new nodeDataChannel.Audio('1', 'SendOnly');

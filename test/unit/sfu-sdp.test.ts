@@ -11,6 +11,7 @@ import {
   rewriteAnswerCandidates,
   SDP_LIMITS,
 } from '../../server/sfu/sdp';
+import { FIREFOX_RECVONLY_OFFER } from '../support/firefox-offer';
 
 /** A Chrome-like sendonly offer (trimmed): H.264 profiles, VP8, AV1, RTX, Opus, a data channel. */
 export const CHROME_OFFER = [
@@ -86,6 +87,22 @@ describe('SFU SDP parsing', () => {
     expect(video!.ssrcs).toEqual([{ ssrc: 1001, cname: 'abcd' }]);
     expect(audio!.codecs[0]).toMatchObject({ name: 'opus', clockRate: 48000, channels: 2 });
     expect(data!.kind).toBe('other');
+  });
+
+  it("reads Firefox's offer, whose fmtp and rtcp-fb lines come before their rtpmap", () => {
+    const parsed = parseOffer(FIREFOX_RECVONLY_OFFER);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const [video, audio] = parsed.offer.media;
+    expect(video!.direction).toBe('recvonly');
+    const vp8 = video!.codecs.find((c) => c.name === 'VP8')!;
+    expect(vp8.params).toEqual([
+      ['max-fs', '12288'],
+      ['max-fr', '60'],
+    ]);
+    expect(vp8.feedback).toContain('nack pli');
+    expect(video!.codecs.some((c) => c.name === 'H264')).toBe(false);
+    expect(video!.extensions.some((e) => e.uri.endsWith('playout-delay'))).toBe(true);
+    expect(audio!.codecs[0]!.name).toBe('opus');
   });
 
   it.each([
