@@ -79,7 +79,15 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
 
   const child = spawn(tsxBin, ['server/index.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...extraEnv },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      // The SFU's UDP port too: servers of parallel runs must not collide.
+      WEBRTC_UDP_PORT: '0',
+      ...extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -27,6 +27,7 @@ import { Metrics } from './metrics';
 import { Readiness, turnCheck } from './readiness';
 import { RoomRegistry, type Timers } from './room-registry';
 import { Signalling } from './signalling';
+import { createSfu, type SfuService } from './sfu/index';
 import type { AppServer } from './socket-types';
 import { StatsAggregator } from './stats-aggregator';
 import { turnStatus } from './ice-servers';
@@ -60,6 +61,8 @@ export interface App {
   /** `https` when started with a certificate. */
   scheme: 'http' | 'https';
   signalling: Signalling;
+  /** The server WebRTC rung and WHEP (off with a reason when unavailable). */
+  sfu: SfuService;
   listen(port?: number, host?: string): Promise<{ port: number }>;
   close(): Promise<void>;
 }
@@ -182,6 +185,16 @@ export function createApp(deps: AppDeps): App {
     readiness.registerDefault('redis', () => ({ status: 'off', detail: 'REDIS_URL not set' }));
   }
 
+  const sfu = createSfu({
+    config,
+    log: subsystemLogger(logger, 'sfu'),
+    registry,
+    io,
+    abuse,
+    now,
+    // `signalling` is created below; WHEP players only arrive after listen.
+    publishSummary: (roomId) => signalling.publishSummary(roomId),
+  });
   const app = createHttpApp({
     config,
     log: subsystemLogger(logger, 'http'),
@@ -195,6 +208,8 @@ export function createApp(deps: AppDeps): App {
     metrics,
     abuse,
     broadcastTokenRequired: config.access.broadcastToken !== null,
+    routes: [{ path: '/whep', router: sfu.whep }],
+    features: () => ({ sfu: sfu.status() }),
     admin: {
       rooms: () => cluster?.router.everywhere('admin_rooms', adminRoomsHere()) ?? adminRoomsHere(),
       closeRoom: (roomId) =>
@@ -238,6 +253,7 @@ export function createApp(deps: AppDeps): App {
     access: config.access,
     abuse,
   });
+  signalling.addFeature(sfu.feature);
   io.on('connection', (socket) => signalling.handleConnection(socket));
 
   let summaryTimer: NodeJS.Timeout | undefined;
@@ -293,7 +309,10 @@ export function createApp(deps: AppDeps): App {
     readiness,
     scheme: deps.tls ? 'https' : 'http',
     signalling,
-    listen(port = config.port, host = config.host) {
+    sfu: sfu.service,
+    async listen(port = config.port, host = config.host) {
+      // The SFU's UDP port first: /healthz reports it from the first request on.
+      await sfu.start();
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         httpServer.once('error', onError);
@@ -327,6 +346,7 @@ export function createApp(deps: AppDeps): App {
       readiness.markShuttingDown();
       if (summaryTimer) clearInterval(summaryTimer);
       signalling.closeAllRooms();
+      sfu.close();
       // Every mirror gets its ENDLIST before the process goes.
       await egress.close();
       await new Promise<void>((resolve) => {

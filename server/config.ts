@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -95,6 +96,15 @@ export interface Config {
     trustProxyHops: number;
     /** Origins allowed besides the app's own (browser CORS and Socket.IO). */
     allowedOrigins: string[];
+  };
+  /** The server WebRTC rung (SFU) and WHEP: server/sfu/. */
+  sfu: {
+    /** One UDP port for every server peer connection (ICE UDP mux); 0 picks a free one. */
+    udpPort: number;
+    /** Announced in answers instead of the host's addresses (1:1 NAT). */
+    publicIp: string | null;
+    /** SFU viewers plus WHEP players per process; 0 switches the SFU off. */
+    maxViewers: number;
   };
   /** Several nodes share one service through Redis; null → everything in this process. */
   redis: {
@@ -290,6 +300,15 @@ const EnvSchema = z.object({
   FAILED_JOINS_PER_MIN: integer(10, 1, 1_000_000),
   CREATE_ROOMS_PER_MIN: integer(30, 1, 1_000_000),
   API_REQUESTS_PER_MIN: integer(300, 1, 10_000_000),
+  WEBRTC_UDP_PORT: integer(8189, 0, 65535),
+  WEBRTC_PUBLIC_IP: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((ip) => isIP(ip) !== 0, 'must be an IPv4 or IPv6 address')
+      .optional(),
+  ),
+  MAX_SFU_VIEWERS: integer(500, 0, 100_000),
   REDIS_URL: z.preprocess(
     blankToUndefined,
     z
@@ -416,6 +435,11 @@ export function loadConfig(
       dataDir: e.DATA_DIR,
       trustProxyHops: e.TRUST_PROXY,
       allowedOrigins: e.ALLOWED_ORIGINS,
+    },
+    sfu: {
+      udpPort: e.WEBRTC_UDP_PORT,
+      publicIp: e.WEBRTC_PUBLIC_IP ?? null,
+      maxViewers: e.MAX_SFU_VIEWERS,
     },
     redis: { url: e.REDIS_URL ?? null, nodeUrl: e.NODE_URL?.replace(/\/$/, '') ?? null },
     limits: {

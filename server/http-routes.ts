@@ -45,6 +45,10 @@ export interface HttpDeps {
   broadcastTokenRequired?: boolean;
   /** Null until this node has joined the cluster (or without REDIS_URL). */
   cluster?: () => ClusterHttpPort | null;
+  /** Protocol routers from feature folders (e.g. /whep), mounted before the SPA fallback. */
+  routes?: Array<{ path: string; router: express.Router }>;
+  /** More `/healthz` features (e.g. `sfu`), read on every request. */
+  features?: () => Record<string, unknown>;
 }
 
 export interface AdminPort {
@@ -140,7 +144,7 @@ function sendJsonError(res: Response, status: number, code: string, message: str
 }
 
 /** Paths the SPA history fallback must never answer. */
-const NON_SPA_PREFIX = /^\/(api|socket\.io|healthz|readyz|metrics|hls)(\/|$)/;
+const NON_SPA_PREFIX = /^\/(api|socket\.io|healthz|readyz|metrics|hls|whep|whip)(\/|$)/;
 
 /** Without ADMIN_TOKEN these routes do not exist (404), so nothing hints at an admin API. */
 function adminRoutes(adminToken: string, admin: AdminPort): express.Router {
@@ -185,7 +189,7 @@ export function createHttpApp(deps: HttpDeps): Express {
       uptimeS: Math.round((deps.now() - deps.startedAt) / 1000),
       rooms: registry.roomCount,
       clients: deps.clientCount(),
-      features: featureStatus(config, deps.egress),
+      features: { ...featureStatus(config, deps.egress), ...deps.features?.() },
       broadcastTokenRequired: deps.broadcastTokenRequired ?? false,
     });
   });
@@ -293,6 +297,8 @@ export function createHttpApp(deps: HttpDeps): Express {
       }),
     );
   }
+
+  for (const { path: mount, router } of deps.routes ?? []) app.use(mount, router);
 
   const clientDir = path.resolve(config.clientDir);
   const indexHtml = path.join(clientDir, 'index.html');

@@ -38,7 +38,7 @@ export function createLogger(level: LogLevel = 'info', destination?: Destination
 }
 
 export type Subsystem =
-  'signalling' | 'rooms' | 'http' | 'stats' | 'turn' | 'relay' | 'egress' | 'cluster';
+  'signalling' | 'rooms' | 'http' | 'stats' | 'turn' | 'relay' | 'egress' | 'cluster' | 'sfu';
 
 export function subsystemLogger(root: Logger, subsystem: Subsystem): Logger {
   return root.child({ subsystem });

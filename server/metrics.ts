@@ -28,7 +28,7 @@ export interface MetricsSources {
 export class Metrics {
   readonly registry = new Registry();
   /** One viewer-path count per room, from the last stats summary sent for it. */
-  readonly #pathCountsByRoom = new Map<RoomCode, Record<MediaPath, number>>();
+  readonly #pathCountsByRoom = new Map<RoomCode, Partial<Record<MediaPath, number>>>();
 
   readonly relayBytesIn: CounterType;
   readonly relayBytesOut: CounterType;
@@ -71,7 +71,7 @@ export class Metrics {
           number
         >;
         for (const counts of byRoom.values()) {
-          for (const p of MEDIA_PATHS) totals[p] += counts[p];
+          for (const p of MEDIA_PATHS) totals[p] += counts[p] ?? 0;
         }
         for (const p of MEDIA_PATHS) this.set({ path: p }, totals[p]);
       },
@@ -121,7 +121,7 @@ export class Metrics {
   }
 
   /** Called with each room's stats summary; `null` when the room is gone. */
-  recordPathCounts(roomId: RoomCode, counts: Record<MediaPath, number> | null): void {
+  recordPathCounts(roomId: RoomCode, counts: Partial<Record<MediaPath, number>> | null): void {
     if (counts === null) this.#pathCountsByRoom.delete(roomId);
     else this.#pathCountsByRoom.set(roomId, { ...counts });
   }

@@ -68,6 +68,7 @@ export interface ViewerEntry {
 export interface ViewerModeCounts {
   webrtc: number;
   relay: number;
+  sfu: number;
 }
 
 /** Read-only view of a room handed to callers. */
@@ -237,7 +238,7 @@ export class RoomRegistry {
 
   /** Viewers per mode in one room (all zero for an unknown room). */
   modeCounts(roomId: RoomCode): ViewerModeCounts {
-    const counts: ViewerModeCounts = { webrtc: 0, relay: 0 };
+    const counts: ViewerModeCounts = { webrtc: 0, relay: 0, sfu: 0 };
     const room = this.#rooms.get(roomId);
     if (room) for (const entry of room.viewers.values()) counts[entry.mode] += 1;
     return counts;

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
 import {
   ackError,
   ackOk,
-  CLIENT_EVENT_NAMES,
   ChatSendSchema,
   CreateRoomSchema,
   EgressSetSchema,
@@ -47,9 +45,9 @@ import { checkPassword, hashPassword } from './room-password';
 import { secretEquals } from './secret-equals';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { createRateLimiters, type RateLimitKind } from './rate-limit';
+import { createRateLimiters } from './rate-limit';
 import { RelayChunkSchema, type ParsedRelayChunk } from './relay/relay-chunk';
-import { RelayHub, type RelaySink } from './relay/relay-hub';
+import { RelayHub } from './relay/relay-hub';
 import { socketSink } from './relay/socket-sink';
 import type { Membership, RoomRegistry, RoomSnapshot } from './room-registry';
 import {
@@ -58,6 +56,8 @@ import {
   type ClientEventName,
   type HandlerContext,
 } from './socket-handler';
+import type { ClusterPort } from './cluster/cluster-port';
+import { UNHANDLED_EVENT, type EventSpec, type SignallingFeature } from './signalling-feature';
 import { socketRoom, type AppServer, type AppSocket } from './socket-types';
 import type { StatsAggregator } from './stats-aggregator';
 
@@ -89,40 +89,9 @@ export interface SignallingDeps {
   abuse?: AbuseLimits;
 }
 
-export type EventRoute = 'here' | 'by-code' | 'by-membership';
+export type { EventRoute, EventSpec, SignallingFeature } from './signalling-feature';
 
-export interface EventSpec {
-  schema: z.ZodType;
-  rateLimit: RateLimitKind;
-  route: EventRoute;
-  run: (caller: Caller, payload: unknown) => AckResult<unknown> | Promise<AckResult<unknown>>;
-}
-
-/** Routes events between nodes when REDIS_URL is set; see server/cluster/cluster-router.ts. */
-export interface ClusterPort {
-  route(
-    caller: Caller,
-    event: ClientEventName,
-    route: EventRoute,
-    payload: unknown,
-  ): Promise<AckResult<unknown>>;
-  /** True when the disconnect was for a room on another node (and has been forwarded). */
-  routeDisconnect(caller: Caller, reason: string): boolean;
-  /** A fresh code this node owns (SET NX in Redis), or null when none could be had. */
-  allocateCode(): Promise<RoomCode | null>;
-  /** Claims a code for a room re-created here; false when another node holds it. */
-  claimCode(roomId: RoomCode): Promise<boolean>;
-  isRevoked(nonceDigest: string): Promise<boolean>;
-  /** The hub sink that carries a room's chunks to a node's mirror hub. */
-  nodeSink(roomId: RoomCode, node: string): RelaySink;
-  /** Relay viewers of the room whose sockets are on other nodes. */
-  remoteRelayViewers(roomId: RoomCode): number;
-  /** A viewer left the room (`left`) or the relay: its node may no longer need the chunks. */
-  viewerChanged(roomId: RoomCode, viewerId: string, left: boolean): void;
-  relayReset(roomId: RoomCode): void;
-  /** The room is gone: release its code, tell the other nodes. */
-  roomClosed(roomId: RoomCode): void;
-}
+export type { ClusterPort } from './cluster/cluster-port';
 
 export type CloseReason =
   'broadcaster_left' | 'grace_expired' | 'closed_by_admin' | 'server_shutdown';
@@ -166,12 +135,19 @@ export class Signalling {
   readonly #abuse: AbuseLimits;
   /** Several nodes behind Redis (REDIS_URL); unset → everything stays in this process. */
   #cluster: ClusterPort | undefined;
+  readonly #features: SignallingFeature[] = [];
 
   constructor(deps: SignallingDeps) {
     this.#deps = deps;
     this.#abuse =
       deps.abuse ??
       new AbuseLimits({ failedJoinsPerMin: 10, createRoomsPerMin: 30, apiRequestsPerMin: 300 });
+  }
+
+  /** A feature module's events and room hooks (server/sfu); call before sockets connect. */
+  addFeature(feature: SignallingFeature): void {
+    this.#features.push(feature);
+    Object.assign(this.#specs, feature.events);
   }
 
   /** Routes room events through Redis from now on (set once Redis is connected). */
@@ -209,8 +185,7 @@ export class Signalling {
     };
     const caller = localCaller(socket, ctx.log);
     guardUnknownEvents(ctx);
-    for (const event of CLIENT_EVENT_NAMES) {
-      const spec = this.#specs[event];
+    for (const [event, spec] of Object.entries(this.#specs) as [ClientEventName, EventSpec][]) {
       registerHandler(ctx, event, {
         schema: spec.schema,
         rateLimit: spec.rateLimit,
@@ -233,12 +208,8 @@ export class Signalling {
     ctx.log.debug('connected');
   }
 
-  /**
-   * Every client event: its schema, its per-socket limit, where it runs (`here`: on the node
-   * holding the socket; `by-code`: on the home node of the room named in the payload;
-   * `by-membership`: on the home node of the sender's room), and its handler.
-   */
-  readonly #specs: Record<ClientEventName, EventSpec> = {
+  /** Every client event's spec (see EventSpec); features add theirs. */
+  readonly #specs: Partial<Record<ClientEventName, EventSpec>> = {
     create_room: {
       schema: CreateRoomSchema,
       rateLimit: 'request',
@@ -327,7 +298,7 @@ export class Signalling {
 
   /** The spec of one event, for a node that runs an event forwarded to it. */
   eventSpec(event: ClientEventName): EventSpec {
-    return this.#specs[event];
+    return this.#specs[event] ?? UNHANDLED_EVENT;
   }
 
   async handleCreateRoom(
@@ -431,6 +402,7 @@ export class Signalling {
       this.#hubs.get(room.id)?.resetSource();
       this.#cluster?.relayReset(room.id);
       this.#markChanged(room.id);
+      for (const feature of this.#features) feature.broadcasterChanged?.(room.id);
     }
     this.#sendDemand(room.id, true);
     if (this.#deps.egress) {
@@ -443,7 +415,8 @@ export class Signalling {
       broadcasterToken: payload.broadcasterToken,
       iceServers: this.#deps.roomIceServers(caller.id),
       viewers: [...room.viewers.keys()],
-      relayViewers: [...room.viewers].filter(([, v]) => v.mode === 'relay').map(([id]) => id),
+      // Relay and SFU viewers: the broadcaster makes no peer connection for them.
+      relayViewers: [...room.viewers].filter(([, v]) => v.mode !== 'webrtc').map(([id]) => id),
     });
   }
 
@@ -804,6 +777,7 @@ export class Signalling {
       viewers,
       hlsViewers: this.#deps.egress?.hlsViewers(roomId) ?? 0,
       hlsMirror: this.#deps.egress?.mirrorOn(roomId) ?? false,
+      audience: this.#features.map((f) => f.audience?.(roomId) ?? {}),
     });
     this.#deps.metrics?.recordPathCounts(roomId, summary.pathCounts);
     this.#deps.io.to(socketRoom(roomId)).emit('stats_summary', summary);
@@ -833,17 +807,22 @@ export class Signalling {
   }
 
   /**
-   * How a new viewer is served: the relay when the broadcaster asked for relay only (`forced`),
-   * when its mesh is full or its uplink is saturated (and the relay is on), else WebRTC.
+   * How a new viewer is served: the relay when the broadcaster asked for relay only (`forced`);
+   * when its mesh is full or its uplink is saturated, a feature's rung (the SFU) or else the
+   * relay (if on); else WebRTC.
    */
   #pickMode(room: RoomSnapshot): { mode: ViewerMode; modeReason: ModeReason | null } {
     const { relay, ladder, registry, stats } = this.#deps;
-    if (!relay.enabled) return { mode: 'webrtc', modeReason: null };
-    if (room.relayOnly) return { mode: 'relay', modeReason: 'forced' };
-    if (registry.modeCounts(room.id).webrtc >= ladder.maxMeshViewers) {
-      return { mode: 'relay', modeReason: 'overflow' };
-    }
-    if (stats.isUplinkSaturated(room.id)) return { mode: 'relay', modeReason: 'uplink_saturated' };
+    if (room.relayOnly && relay.enabled) return { mode: 'relay', modeReason: 'forced' };
+    const modeReason: ModeReason | null =
+      registry.modeCounts(room.id).webrtc >= ladder.maxMeshViewers
+        ? 'overflow'
+        : stats.isUplinkSaturated(room.id)
+          ? 'uplink_saturated'
+          : null;
+    const mode = modeReason && this.#features.map((f) => f.overflowMode?.(room)).find(Boolean);
+    if (mode) return { mode, modeReason };
+    if (modeReason && relay.enabled) return { mode: 'relay', modeReason };
     return { mode: 'webrtc', modeReason: null };
   }
 
@@ -914,6 +893,7 @@ export class Signalling {
   }
 
   #afterViewerLeft(room: RoomSnapshot, viewerId: string): void {
+    for (const feature of this.#features) feature.viewerLeft?.(room.id, viewerId);
     this.#hubs.get(room.id)?.unsubscribe(viewerId);
     this.#cluster?.viewerChanged(room.id, viewerId, true);
     this.#deps.stats.removeViewer(room.id, viewerId);
@@ -945,5 +925,6 @@ export class Signalling {
     this.#hubs.get(roomId)?.close();
     this.#hubs.delete(roomId);
     this.#cluster?.roomClosed(roomId);
+    for (const feature of this.#features) feature.roomClosed?.(roomId);
   }
 }

@@ -47,6 +47,8 @@ export interface SummaryInput {
   /** Distinct recent readers of the room's HLS playlist (not room members). */
   hlsViewers?: number;
   hlsMirror?: boolean;
+  /** Other watchers who are not room members, per path (e.g. WHEP players), from features. */
+  audience?: ReadonlyArray<Partial<Record<MediaPath, number>>>;
 }
 
 const EMPTY_DIGEST: PeerStatsDigest = {
@@ -154,11 +156,18 @@ export class StatsAggregator {
     const upload = input.broadcasterOnline ? fresh(room?.broadcasterUpload) : undefined;
     const hlsViewers = input.hlsViewers ?? 0;
     pathCounts.hls += hlsViewers;
+    let outsiders = hlsViewers;
+    for (const counts of input.audience ?? []) {
+      for (const path of MEDIA_PATHS) {
+        pathCounts[path] += counts[path] ?? 0;
+        outsiders += counts[path] ?? 0;
+      }
+    }
     return {
       roomId: input.roomId,
       at: now,
-      // The whole audience: room members plus HLS readers (who are not in `viewers`).
-      viewerCount: viewers.length + hlsViewers,
+      // The whole audience: room members plus HLS readers and WHEP players (not in `viewers`).
+      viewerCount: viewers.length + outsiders,
       hlsMirror: input.hlsMirror ?? false,
       pathCounts,
       broadcaster: { online: input.broadcasterOnline, uploadKbps: upload ?? 0 },

@@ -26,8 +26,11 @@ export const LIMITS = {
 export const STATS_REPORT_INTERVAL_MS = 1000;
 export const STATS_SUMMARY_INTERVAL_MS = 1000;
 
-/** Media paths, in ladder order. */
-export const MEDIA_PATHS = ['direct', 'turn', 'relay', 'hls'] as const;
+/**
+ * Media paths, in ladder order. `sfu` is WebRTC through the server; `whep` counts WHEP players,
+ * who are not room members.
+ */
+export const MEDIA_PATHS = ['direct', 'turn', 'sfu', 'relay', 'hls', 'whep'] as const;
 export type MediaPath = (typeof MEDIA_PATHS)[number];
 
 /** Codec names as shown in the UI and in stats (from the mime type, e.g. video/AV1 → AV1). */

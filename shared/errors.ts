@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   'SERVER_BUSY',
   'INTERNAL_ERROR',
+  'CODEC_UNSUPPORTED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -29,6 +30,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   UNAUTHORIZED: 'Not allowed.',
   SERVER_BUSY: 'The server is at capacity; try again later.',
   INTERNAL_ERROR: 'Something went wrong on the server.',
+  CODEC_UNSUPPORTED: "This browser cannot receive the room's video codec over WebRTC.",
 };
 
 export interface ProtocolError {

@@ -1,5 +1,10 @@
 import type { EgressSetRequest, EgressStatus, RestreamSetRequest } from './egress';
 import type { AckResult } from './errors';
+import {
+  SFU_CLIENT_EVENT_NAMES,
+  type SfuClientToServerEvents,
+  type SfuServerToClientEvents,
+} from './sfu';
 import type {
   BroadcasterStatus,
   ChatMessage,
@@ -28,7 +33,7 @@ export type Ack<T> = (result: AckResult<T>) => void;
  * Client → server. Payloads are typed here for the client's benefit only; the server
  * treats every argument as `unknown` and parses it with the matching schema.
  */
-export interface ClientToServerEvents {
+export interface ClientToServerEvents extends SfuClientToServerEvents {
   create_room: (payload: CreateRoomRequest, ack: Ack<CreateRoomResult>) => void;
   reclaim_room: (payload: ReclaimRoomRequest, ack: Ack<CreateRoomResult>) => void;
   join_room: (payload: JoinRoomRequest, ack: Ack<JoinRoomResult>) => void;
@@ -48,7 +53,7 @@ export interface ClientToServerEvents {
   restream_set: (payload: RestreamSetRequest, ack: Ack<EgressStatus>) => void;
 }
 
-export interface ServerToClientEvents {
+export interface ServerToClientEvents extends SfuServerToClientEvents {
   welcome: (payload: Welcome) => void;
   viewer_joined: (payload: ViewerEvent) => void;
   viewer_left: (payload: ViewerEvent) => void;
@@ -89,4 +94,5 @@ export const CLIENT_EVENT_NAMES = [
   'relay_chunk',
   'egress_set',
   'restream_set',
+  ...SFU_CLIENT_EVENT_NAMES,
 ] as const satisfies readonly (keyof ClientToServerEvents)[];

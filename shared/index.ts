@@ -4,3 +4,4 @@ export * from './events';
 export * from './schemas';
 export * from './relay-frame';
 export * from './egress';
+export * from './sfu';

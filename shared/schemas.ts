@@ -18,8 +18,11 @@ export const IceServerSchema = z.object({
 });
 export type IceServer = z.infer<typeof IceServerSchema>;
 
-/** How a viewer receives media: a WebRTC peer connection (direct or TURN) or the server relay. */
-export const ViewerModeSchema = z.enum(['webrtc', 'relay']);
+/**
+ * How a viewer receives media: a WebRTC peer connection to the broadcaster (direct or TURN), the
+ * server relay, or WebRTC to the server's SFU.
+ */
+export const ViewerModeSchema = z.enum(['webrtc', 'relay', 'sfu']);
 export type ViewerMode = z.infer<typeof ViewerModeSchema>;
 
 /** Why a viewer is on the relay: it asked (`forced` by ?path=relay), WebRTC failed, or overflow. */

@@ -77,7 +77,7 @@ export function renderLatencySection(report: LatencyReport, rawJsonPath: string)
   const { machine, settings } = report;
   const lines: string[] = [
     LATENCY_SECTION.start,
-    '## Glass-to-glass latency per path (issue 3)',
+    '## Glass-to-glass latency per path (issues 3 and 13)',
     '',
   ];
   lines.push(`- Command: \`${report.command}\``);
@@ -98,7 +98,7 @@ export function renderLatencySection(report: LatencyReport, rawJsonPath: string)
   );
   lines.push(
     '- Join: each viewer is a fresh context that loads the home page, then clicks a link to ' +
-      '`/watch/<room>[?path=turn|relay]` (SPA navigation, like a listed room); time to first frame = first ' +
+      '`/watch/<room>[?path=turn|sfu|relay]` (SPA navigation, like a listed room); time to first frame = first ' +
       `presented frame − click. ${settings.joins} join(s) per path, each sampled for ${settings.seconds} s. ` +
       'Bare pair (the floor, same run): two pages with no app code, one `RTCPeerConnection` each, the same ' +
       'canvas source, signalling through `page.evaluate`, AV1 first via `setCodecPreferences`, ' +

@@ -82,7 +82,7 @@ function parseOptions(argv: string[]): Options {
   });
   if (values.help) {
     console.log(
-      'usage: tsx bench/latency/run.ts [--paths bare,direct,turn,relay] [--seconds 10] [--joins 3]\n' +
+      'usage: tsx bench/latency/run.ts [--paths bare,direct,turn,sfu,relay] [--seconds 10] [--joins 3]\n' +
         '  [--codec auto|AV1|VP9|H264|VP8] [--quick] [--no-build] [--no-write] [--max-minutes 20]\n' +
         '  [--no-firefox]  (default: also Firefox viewers and a Firefox broadcaster on direct/relay)\n' +
         '  --seconds = sampling time per join; --no-build serves dist/client as it is.',

@@ -38,8 +38,8 @@ export function summarize(values: readonly number[]): LatencyStats {
   };
 }
 
-export type LatencyPath = 'bare' | 'direct' | 'turn' | 'relay';
-export const LATENCY_PATHS: readonly LatencyPath[] = ['bare', 'direct', 'turn', 'relay'];
+export type LatencyPath = 'bare' | 'direct' | 'turn' | 'sfu' | 'relay';
+export const LATENCY_PATHS: readonly LatencyPath[] = ['bare', 'direct', 'turn', 'sfu', 'relay'];
 
 export interface JoinResult {
   /** Milliseconds from the join click to the first presented frame; null if none came. */
@@ -107,5 +107,16 @@ export function evaluateGoals(results: readonly PathResult[]): Goal[] {
       : '–',
     met: known(relayFirst) ? relayFirst <= 500 : null,
   });
+  // Issue 13: the server WebRTC rung, when it was measured.
+  const sfu = get('sfu')?.latency.p50;
+  if (sfu !== undefined) {
+    goals.push({
+      name: 'SFU p50 ≤ 1.3 × direct p50',
+      value: known(sfu, direct)
+        ? `${fmt(sfu)} vs ${fmt(direct)} ms (${(sfu / direct).toFixed(2)}×)`
+        : '–',
+      met: known(sfu, direct) ? sfu <= 1.3 * direct : null,
+    });
+  }
   return goals;
 }

@@ -58,6 +58,7 @@ export async function startRelayServer(
           NODE_ENV: 'production',
           MAX_VIEWERS_PER_ROOM: '10000',
           RELAY_ENABLED: 'true',
+          WEBRTC_UDP_PORT: '0',
           ...extraEnv,
         },
       },

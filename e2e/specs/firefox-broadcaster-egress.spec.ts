@@ -169,7 +169,7 @@ test('a Firefox broadcast feeds the HLS mirror (/live in Firefox), a restream an
   }
 });
 
-test('a Firefox broadcaster: a viewer whose WebRTC cannot connect falls back to the relay, and an overflow viewer is put on it', async ({
+test('a Firefox broadcaster: a viewer whose WebRTC cannot connect falls back to the relay, and an overflow viewer is put on the SFU', async ({
   openPage,
 }) => {
   test.setTimeout(120_000);
@@ -188,10 +188,11 @@ test('a Firefox broadcaster: a viewer whose WebRTC cannot connect falls back to 
   await expectPlaying(direct, { source });
   await expectPath(direct, 'direct');
 
+  // Overflow goes to the server's SFU first (issue 13): Firefox publishes its upstream copy in VP8.
   const overflow = await openPage('firefox', `/watch/${room}`);
   await expectPlaying(overflow, { source });
-  await expectPath(overflow, 'relay');
-  await expectReason(overflow, "The broadcaster's mesh is full; using the server relay");
+  await expectPath(overflow, 'sfu');
+  await expectReason(overflow, "The broadcaster's mesh is full; using the server's WebRTC SFU");
   await expectCodec(overflow, (codec) => codec === 'VP8');
 
   for (const app of [broadcaster, blocked, direct, overflow]) expect(app.errors).toEqual([]);

@@ -3,8 +3,9 @@ import { trackPeerConnections } from '../helpers/coturn-fixture';
 import { collectPageErrors, goLive, newIsolatedPage, type Viewer } from '../helpers/session';
 import { expectVideoPlaying } from '../helpers/video';
 
-// The broadcaster's mesh holds one WebRTC viewer; the next one must be served by the relay.
-test.use({ serverEnv: { MAX_MESH_VIEWERS: '1' } });
+// The broadcaster's mesh holds one WebRTC viewer; with the SFU off (sfu-overflow.spec.ts has it
+// on) the next one must be served by the relay.
+test.use({ serverEnv: { MAX_MESH_VIEWERS: '1', MAX_SFU_VIEWERS: '0' } });
 
 test('with MAX_MESH_VIEWERS=1 the second viewer is moved to the relay by the server', async ({
   page,

@@ -282,7 +282,7 @@ describe('admin API', () => {
         passwordProtected: true,
         broadcasterOnline: true,
         viewerCount: 1,
-        modeCounts: { webrtc: 1, relay: 0 },
+        modeCounts: { webrtc: 1, relay: 0, sfu: 0 },
         relaySubscribers: 0,
       }),
     );

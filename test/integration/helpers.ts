@@ -35,6 +35,8 @@ export async function startServer(
     CLIENT_DIR: clientDir,
     // The generated ROOM_SECRET file goes to a scratch dir, not the checkout.
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'roomcast-data-')),
+    // A free UDP port for the SFU: test files run in parallel.
+    WEBRTC_UDP_PORT: '0',
     ...env,
   });
   const server = createApp({

@@ -29,7 +29,12 @@ async function join(url: string, roomId: string) {
 describe('overflow: the mesh limit sends new viewers to the relay', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startServer({ MAX_MESH_VIEWERS: '1', MEDIA_TIMEOUT_MS: '5000' });
+    // The SFU off: these are the relay's overflow rules (sfu.test.ts covers the SFU first).
+    t = await startServer({
+      MAX_MESH_VIEWERS: '1',
+      MEDIA_TIMEOUT_MS: '5000',
+      MAX_SFU_VIEWERS: '0',
+    });
   });
   afterEach(() => closeAllClients());
   afterAll(() => t.close());
@@ -104,7 +109,7 @@ describe('overflow: the mesh limit sends new viewers to the relay', () => {
 describe('a relay-only broadcaster (create_room relayOnly, its ?path=relay)', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startServer({ MAX_MESH_VIEWERS: '8' });
+    t = await startServer({ MAX_MESH_VIEWERS: '8', MAX_SFU_VIEWERS: '0' });
   });
   afterEach(() => closeAllClients());
   afterAll(() => t.close());
@@ -158,7 +163,7 @@ describe('a relay-only broadcaster (create_room relayOnly, its ?path=relay)', ()
 describe('relay switched off (RELAY_ENABLED=false)', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startServer({ MAX_MESH_VIEWERS: '1', RELAY_ENABLED: 'false' });
+    t = await startServer({ MAX_MESH_VIEWERS: '1', RELAY_ENABLED: 'false', MAX_SFU_VIEWERS: '0' });
   });
   afterEach(() => closeAllClients());
   afterAll(() => t.close());
@@ -188,6 +193,7 @@ describe('overflow: a saturated broadcaster uplink', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
       CLIENT_DIR: mkdtempSync(path.join(tmpdir(), 'roomcast-client-')),
+      MAX_SFU_VIEWERS: '0',
     });
     app = createApp({ config, logger: createLogger('silent'), now: () => clock });
     const { port } = await app.listen();

@@ -40,7 +40,14 @@ describe('stats summary and chat', () => {
     const summary = waitFor(broadcaster, 'stats_summary', 400, (s) => s.viewerCount === 1);
     expectOk(await emitAck(viewer, 'join_room', { roomId }));
     expect((await summary).viewers.map((v) => v.viewerId)).toEqual([viewer.id]);
-    expect((await summary).pathCounts).toEqual({ direct: 0, turn: 0, relay: 0, hls: 0 });
+    expect((await summary).pathCounts).toEqual({
+      direct: 0,
+      turn: 0,
+      sfu: 0,
+      relay: 0,
+      hls: 0,
+      whep: 0,
+    });
     const afterLeave = waitFor(broadcaster, 'stats_summary', 400, (s) => s.viewerCount === 0);
     expectOk(await emitAck(viewer, 'leave_room', {}));
     await afterLeave;
@@ -65,7 +72,7 @@ describe('stats summary and chat', () => {
     expect(summary).toMatchObject({
       roomId,
       viewerCount: 2,
-      pathCounts: { direct: 1, turn: 1, relay: 0, hls: 0 },
+      pathCounts: { direct: 1, turn: 1, sfu: 0, relay: 0, hls: 0, whep: 0 },
       broadcaster: { online: true, uploadKbps: 3000 },
     });
     const byId = new Map(summary.viewers.map((v) => [v.viewerId, v]));

@@ -54,6 +54,7 @@ describe('loadConfig', () => {
         trustProxyHops: 0,
         allowedOrigins: [],
       },
+      sfu: { udpPort: 8189, publicIp: null, maxViewers: 500 },
       redis: { url: null, nodeUrl: null },
       limits: { failedJoinsPerMin: 10, createRoomsPerMin: 30, apiRequestsPerMin: 300 },
     });

@@ -217,11 +217,11 @@ describe('RoomRegistry viewer modes', () => {
       mode: 'relay',
       modeReason: 'overflow',
     });
-    expect(registry.modeCounts(roomId)).toEqual({ webrtc: 1, relay: 1 });
+    expect(registry.modeCounts(roomId)).toEqual({ webrtc: 1, relay: 1, sfu: 0 });
     expect(registry.setViewerMode('v1', 'relay', 'fallback')).toBe(true);
     expect(registry.setViewerMode('v2', 'webrtc', 'overflow')).toBe(true);
     expect(registry.getRoom(roomId)?.viewers.get('v2')?.modeReason).toBeNull();
-    expect(registry.modeCounts(roomId)).toEqual({ webrtc: 1, relay: 1 });
+    expect(registry.modeCounts(roomId)).toEqual({ webrtc: 1, relay: 1, sfu: 0 });
     expect(registry.setViewerMode('b', 'relay', 'forced')).toBe(false); // the broadcaster
     expect(registry.setViewerMode('nobody', 'relay', 'forced')).toBe(false);
   });

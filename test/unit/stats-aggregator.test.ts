@@ -49,7 +49,7 @@ describe('StatsAggregator', () => {
     const summary = agg.summarize({ roomId: ROOM, broadcasterOnline: true, viewers });
     expect(summary.viewerCount).toBe(2);
     expect(summary.broadcaster).toEqual({ online: true, uploadKbps: 2500 });
-    expect(summary.pathCounts).toEqual({ direct: 1, turn: 1, relay: 0, hls: 0 });
+    expect(summary.pathCounts).toEqual({ direct: 1, turn: 1, sfu: 0, relay: 0, hls: 0, whep: 0 });
     expect(summary.viewers[0]).toMatchObject({
       viewerId: 'v1',
       joinedAt: 1,
@@ -90,7 +90,7 @@ describe('StatsAggregator', () => {
     advance(5001);
     const summary = agg.summarize({ roomId: ROOM, broadcasterOnline: true, viewers });
     expect(summary.viewers.map((v) => v.bitrateKbps)).toEqual([0, 0]);
-    expect(summary.pathCounts).toEqual({ direct: 0, turn: 0, relay: 0, hls: 0 });
+    expect(summary.pathCounts).toEqual({ direct: 0, turn: 0, sfu: 0, relay: 0, hls: 0, whep: 0 });
     expect(summary.broadcaster.uploadKbps).toBe(0);
   });
 

@@ -43,6 +43,10 @@ export interface LadderEffects {
   /** Play the public HLS mirror. */
   openHls(cause: HlsCause): void;
   closeHls(): void;
+  /** sfu_subscribe {reason} and a WebRTC link to the server's SFU. */
+  openSfu?(reason: ModeReason): void;
+  /** Close the SFU link; `unsubscribe` sends sfu_unsubscribe. */
+  closeSfu?(unsubscribe: boolean): void;
   onChange?(snapshot: LadderSnapshot): void;
 }
 
@@ -56,7 +60,18 @@ export type LadderPhase =
   /** Media comes over the WebSocket relay (maybe with a background WebRTC trial). */
   | 'relay'
   /** The public HLS mirror plays (chosen, or the last rung; maybe with a WebRTC trial). */
-  | 'hls';
+  | 'hls'
+  /** WebRTC to the server's SFU (forced by ?path=sfu, or overflow), deadline armed until frames. */
+  | 'sfu';
+
+/** Why the SFU did not work for this viewer: the reason shown on the next rung. */
+export type SfuFailure =
+  /** This browser cannot receive the room's codec over WebRTC (Firefox: no H.264). */
+  | { kind: 'codec'; codec: string | null }
+  /** The server refused (SFU off, full, no upstream) or the connection failed. */
+  | { kind: 'unavailable' }
+  /** Connected, but no video frames before the deadline. */
+  | { kind: 'no-media' };
 
 /**
  * Why we play HLS: the viewer chose it, the relay is off (or refused us), or the relay cannot
@@ -67,7 +82,7 @@ export type HlsCause = 'chosen' | 'relay-off' | 'relay-unplayable';
 export interface LadderSnapshot {
   phase: LadderPhase;
   /** Which stream the <video> shows. */
-  active: 'webrtc' | 'relay' | 'hls' | null;
+  active: 'webrtc' | 'relay' | 'hls' | 'sfu' | null;
   override: PathOverride;
   /** Why we are on the relay; null on WebRTC. */
   relayReason: ModeReason | null;
@@ -90,6 +105,12 @@ export interface LadderSnapshot {
   hlsAvailable: boolean;
   /** False once the relay proved it cannot play here. */
   relayPlayable: boolean;
+  /** Why we are on the SFU (forced, overflow, uplink_saturated); null off the SFU. */
+  sfuReason?: ModeReason | null;
+  /** The SFU failed for us (shown as the reason of the rung we went to); null if not. */
+  sfuFailure?: SfuFailure | null;
+  /** The SFU link decoded video. */
+  sfuPlaying?: boolean;
   /**
    * The broadcaster's WebRTC offer has only video codecs this browser cannot decode (e.g. `H264`
    * in Firefox without OpenH264); null otherwise.
@@ -137,6 +158,11 @@ export class ConnectionLadder {
   #hlsCause: HlsCause | null = null;
   /** The server put us on the relay at join (overflow, broadcaster relay only). */
   #joinRelayReason: ModeReason | null = null;
+  /** The server put us on the SFU at join (overflow, saturated uplink). */
+  #joinSfuReason: ModeReason | null = null;
+  #sfuReason: ModeReason | null = null;
+  #sfuFailure: SfuFailure | null = null;
+  #sfuPlaying = false;
   #broadcasterOnline = true;
   #settings: LadderSettings = { mediaTimeoutMs: 8000, retryIntervalMs: 30_000 };
   #deadline: unknown = null;
@@ -154,7 +180,7 @@ export class ConnectionLadder {
       active:
         this.#phase === 'idle'
           ? null
-          : this.#phase === 'relay' || this.#phase === 'hls'
+          : this.#phase === 'relay' || this.#phase === 'hls' || this.#phase === 'sfu'
             ? this.#phase
             : 'webrtc',
       override: this.#override,
@@ -168,6 +194,9 @@ export class ConnectionLadder {
       hlsCause: this.#hlsCause,
       hlsAvailable: this.#hlsAvailable,
       relayPlayable: this.#relayPlayable,
+      sfuReason: this.#sfuReason,
+      sfuFailure: this.#sfuFailure,
+      sfuPlaying: this.#sfuPlaying,
       webRtcUndecodable: this.#webRtcUndecodable,
     };
   }
@@ -190,13 +219,20 @@ export class ConnectionLadder {
     // At join the server only says `forced` when the broadcaster is relay only (ours comes later).
     this.#broadcasterRelayOnly = join.mode === 'relay' && join.modeReason === 'forced';
     this.#joinRelayReason = join.mode === 'relay' ? (join.modeReason ?? 'overflow') : null;
+    this.#joinSfuReason = join.mode === 'sfu' ? (join.modeReason ?? 'overflow') : null;
+    this.#sfuFailure = null;
     this.#enterDefault(false);
     this.#emit();
   }
 
   /** The first rung for this viewer, as at join: the server's relay mode, ?path=relay, or WebRTC. */
   #enterDefault(fresh: boolean): void {
-    if (this.#joinRelayReason !== null && this.#relayAvailable) {
+    const sfuOk = this.#effects.openSfu !== undefined && this.#sfuFailure === null;
+    if (sfuOk && this.#joinSfuReason !== null) {
+      this.#enterSfu(this.#joinSfuReason);
+    } else if (sfuOk && this.#override === 'sfu') {
+      this.#enterSfu('forced');
+    } else if (this.#joinRelayReason !== null && this.#relayAvailable) {
       // The server already counts us as a relay viewer (broadcaster relay only, overflow,
       // saturated uplink).
       if (this.#relayPlayable || !this.#canFallBackToHls()) {
@@ -319,6 +355,16 @@ export class ConnectionLadder {
     if (override === this.#override) return;
     this.#override = override;
     if (this.#phase === 'idle') return;
+    if (override === 'sfu' || this.#phase === 'sfu') {
+      // To or from the SFU: leave whatever plays and take the first rung again.
+      this.#leaveCurrent();
+      if (this.#phase === 'hls') this.#effects.closeHls();
+      this.#hlsCause = null;
+      this.#sfuFailure = null;
+      this.#enterDefault(true);
+      this.#emit();
+      return;
+    }
     if (this.#broadcasterRelayOnly && this.#phase === 'relay') {
       // The broadcaster makes no peer connections: no override can get us WebRTC.
       this.#emit();
@@ -379,6 +425,40 @@ export class ConnectionLadder {
     }
   }
 
+  /** The SFU link decoded video frames. */
+  sfuFrames(): void {
+    if (this.#phase !== 'sfu' || this.#sfuPlaying) return;
+    this.#clearDeadline();
+    this.#sfuPlaying = true;
+    this.#noPath = false;
+    this.#emit();
+  }
+
+  /**
+   * The SFU did not work (refused, codec, no media): the next rung that can play here, with the
+   * failure as its reason: the relay, else HLS, else WebRTC to the broadcaster (a forced SFU).
+   */
+  sfuFailed(failure: SfuFailure): void {
+    if (this.#phase !== 'sfu') return;
+    this.#clearDeadline();
+    this.#effects.closeSfu?.(failure.kind !== 'unavailable');
+    this.#sfuFailure = failure;
+    this.#sfuReason = null;
+    this.#sfuPlaying = false;
+    const overflow = this.#joinSfuReason;
+    if (this.#relayUsable()) {
+      this.#enterRelay(overflow ?? 'fallback');
+    } else if (this.#canFallBackToHls()) {
+      this.#enterHls(this.#relayAvailable ? 'relay-unplayable' : 'relay-off');
+    } else if (overflow === null) {
+      this.#tryWebRtc(true);
+    } else {
+      // Nothing else can play here: say so (the SFU stays the phase, closed).
+      this.#noPath = true;
+    }
+    this.#emit();
+  }
+
   /** The relay player decoded its first frame. */
   relayFrames(): void {
     if (this.#phase !== 'relay' || this.#relayPlaying) return;
@@ -419,7 +499,9 @@ export class ConnectionLadder {
     if (online === this.#broadcasterOnline) return;
     this.#broadcasterOnline = online;
     if (!online) this.#clearDeadline();
-    else if (this.#phase === 'webrtc-trying') this.#armDeadline();
+    else if (this.#phase === 'webrtc-trying' || (this.#phase === 'sfu' && !this.#sfuPlaying)) {
+      this.#armDeadline();
+    }
   }
 
   /**
@@ -464,7 +546,11 @@ export class ConnectionLadder {
   #leaveCurrent(): void {
     this.#clearDeadline();
     this.#clearRetry();
-    if (this.#phase === 'relay') {
+    if (this.#phase === 'sfu') {
+      this.#effects.closeSfu?.(true);
+      this.#sfuReason = null;
+      this.#sfuPlaying = false;
+    } else if (this.#phase === 'relay') {
       this.#effects.closeRelay(true);
       if (this.#retrying) this.#effects.closeWebRtc();
     } else if (this.#phase === 'webrtc' || this.#phase === 'webrtc-trying') {
@@ -486,6 +572,14 @@ export class ConnectionLadder {
     this.#enterDefault(true);
   }
 
+  #enterSfu(reason: ModeReason): void {
+    this.#phase = 'sfu';
+    this.#sfuReason = reason;
+    this.#sfuPlaying = false;
+    this.#effects.openSfu?.(reason);
+    this.#armDeadline();
+  }
+
   #enterRelay(reason: ModeReason, retry = true): void {
     this.#phase = 'relay';
     this.#relayReason = reason;
@@ -504,6 +598,10 @@ export class ConnectionLadder {
   }
 
   #handleDeadline(): void {
+    if (this.#phase === 'sfu') {
+      this.sfuFailed({ kind: 'no-media' });
+      return;
+    }
     if (this.#phase === 'webrtc-trying') {
       if (!this.#relayUsable()) {
         if (this.#canFallBackToHls()) {
@@ -559,6 +657,9 @@ export class ConnectionLadder {
   #teardown(unsubscribe: boolean): void {
     this.#clearDeadline();
     this.#clearRetry();
+    if (this.#phase === 'sfu') this.#effects.closeSfu?.(unsubscribe);
+    this.#sfuReason = null;
+    this.#sfuPlaying = false;
     if (this.#phase === 'relay') this.#effects.closeRelay(unsubscribe);
     if (this.#phase === 'hls') this.#effects.closeHls();
     const onWebRtc = this.#phase === 'webrtc' || this.#phase === 'webrtc-trying';

@@ -1,9 +1,9 @@
 /**
  * The `?path=` URL override for users and tests: `auto` (default) lets the ladder pick,
- * `turn` forces TURN (`iceTransportPolicy: 'relay'`, the "hide my IP address" toggle), and
- * `relay` uses the WebSocket relay only.
+ * `turn` forces TURN (`iceTransportPolicy: 'relay'`, the "hide my IP address" toggle),
+ * `relay` uses the WebSocket relay only, and `sfu` WebRTC through the server's SFU (viewers).
  */
-export const PATH_OVERRIDES = ['auto', 'turn', 'relay'] as const;
+export const PATH_OVERRIDES = ['auto', 'turn', 'relay', 'sfu'] as const;
 export type PathOverride = (typeof PATH_OVERRIDES)[number];
 
 export function isPathOverride(value: unknown): value is PathOverride {

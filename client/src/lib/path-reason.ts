@@ -33,6 +33,12 @@ export const PATH_REASON_KEYS = [
   'reason.hlsChosen',
   'reason.hlsRelayOff',
   'reason.hlsRelayUnplayable',
+  'reason.sfuForced',
+  'reason.sfuOverflow',
+  'reason.sfuSaturated',
+  'reason.relaySfuCodec',
+  'reason.relaySfuFailed',
+  'reason.sfuFailedDirect',
 ] as const satisfies readonly MessageKey[];
 
 export type PathReasonKey = (typeof PATH_REASON_KEYS)[number];
@@ -57,6 +63,8 @@ export function pathReasonFor(
         | 'hlsCause'
         | 'relayPlayable'
         | 'relayAvailable'
+        | 'sfuReason'
+        | 'sfuFailure'
         | 'webRtcUndecodable'
       >
     >,
@@ -72,6 +80,20 @@ export function pathReasonFor(
       default:
         return { key: 'reason.hlsRelayOff', params: { seconds } };
     }
+  }
+  if (ladder.active === 'sfu') {
+    if (ladder.sfuReason === 'overflow') return { key: 'reason.sfuOverflow' };
+    if (ladder.sfuReason === 'uplink_saturated') return { key: 'reason.sfuSaturated' };
+    return { key: 'reason.sfuForced' };
+  }
+  const sfuFailure = ladder.sfuFailure ?? null;
+  if (ladder.active === 'relay' && sfuFailure && ladder.relayPlayable !== false) {
+    return sfuFailure.kind === 'codec'
+      ? { key: 'reason.relaySfuCodec', params: { codec: sfuFailure.codec ?? 'this codec' } }
+      : { key: 'reason.relaySfuFailed' };
+  }
+  if (ladder.active === 'webrtc' && sfuFailure && !ladder.noPath) {
+    return { key: 'reason.sfuFailedDirect' };
   }
   if (ladder.active === 'relay' && ladder.relayPlayable === false) {
     return { key: 'reason.relayUnplayable' };

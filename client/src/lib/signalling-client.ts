@@ -24,7 +24,11 @@ export type RequestEvent =
   | 'relay_unsubscribe'
   | 'request_offer'
   | 'egress_set'
-  | 'restream_set';
+  | 'restream_set'
+  | 'sfu_publish'
+  | 'sfu_unpublish'
+  | 'sfu_subscribe'
+  | 'sfu_unsubscribe';
 
 /** The `data` type of a request event's successful ack. */
 export type AckData<E extends RequestEvent> =

@@ -5,10 +5,12 @@ import {
   type CreateRoomResult,
   type MediaPath,
   type RelayDemand,
+  type SfuDemand,
   type QualityPreset,
   type RoomCode,
   type StatsSummary,
   type VideoCodecName,
+  type ViewerMode,
   type ViewerSummary,
 } from '../../../shared/index';
 import { BroadcastMesh } from '../lib/broadcast-mesh';
@@ -18,6 +20,7 @@ import { createLogger } from '../lib/logger';
 import { iceTransportPolicyFor, type PathOverride } from '../lib/path-override';
 import { codecNameFromCodecString } from '../lib/relay/codec-selection';
 import { RelayUpstream } from '../lib/relay-upstream';
+import { SfuUpstream, type SfuUpstreamStatus } from '../lib/sfu-upstream';
 import { warmUpEncoderProbes } from '../lib/relay/encoder-probe';
 import type { ConnectionState } from '../lib/signalling-client';
 import {
@@ -138,6 +141,8 @@ export class BroadcastSession {
   /** Viewers per media path from the latest stats_summary (overflow shows up as relay). */
   pathCounts = $state.raw<Partial<Record<MediaPath, number>> | null>(null);
   relayUpstream = $state.raw<RelayUpstreamStatus | null>(null);
+  /** The upstream copy to the server's SFU (for SFU viewers and WHEP players). */
+  sfuUpstream = $state.raw<SfuUpstreamStatus | null>(null);
 
   codecOrder = $derived(codecOrderFor(this.codecChoice));
   uploadKbps = $derived(this.uploadHistory.at(-1) ?? 0);
@@ -151,6 +156,9 @@ export class BroadcastSession {
   #upstreamError: string | null = null;
   /** The latest relay_demand; it can arrive before a reclaim's ack makes us live. */
   #demand: RelayDemand | null = null;
+  #sfu: SfuUpstream | null = null;
+  #sfuDemand: SfuDemand | null = null;
+  #iceServers: RTCIceServer[] = [];
   readonly #storage: SessionStoragePort | null;
   readonly #statsIntervalMs: number;
   #mesh: MeshPort | null = null;
@@ -199,6 +207,7 @@ export class BroadcastSession {
         this.handleOfferRequested(viewerId, iceServers),
       ),
       s.on('relay_demand', (demand) => void this.handleRelayDemand(demand)),
+      s.on('sfu_demand', (demand) => this.handleSfuDemand(demand)),
       s.on('keyframe_requested', () => this.#upstream?.requestKeyframe()),
       s.on('viewer_left', ({ viewerId }) => this.#mesh?.removeViewer(viewerId)),
       s.on('signal', (msg) => void this.#mesh?.handleSignal(msg)),
@@ -261,6 +270,7 @@ export class BroadcastSession {
         if (this.#upstream.running) await this.#upstream.setStream(stream);
         else await this.#upstream.start(stream);
       }
+      await this.#sfu?.setStream(stream);
       if (previous && previous !== stream) this.#media.stopStream(previous);
       await this.refreshDevices();
       this.#rememberActiveDevices(stream);
@@ -305,6 +315,7 @@ export class BroadcastSession {
       if (track) await this.#media.applyQualityToTrack(track, quality);
       await this.#mesh?.setQuality(quality, this.source);
       this.#upstream?.setQuality(quality);
+      await this.#sfu?.setQuality(quality);
     } catch (err) {
       log.warn('quality change failed', err);
     }
@@ -421,12 +432,9 @@ export class BroadcastSession {
    * Relay viewers (overflow, forced) get no peer connection; ?path=relay makes none at all.
    * `iceServers` are freshly minted by the server (TURN credentials expire during long broadcasts).
    */
-  handleViewerJoined(
-    viewerId: string,
-    mode?: 'webrtc' | 'relay',
-    iceServers?: RTCIceServer[],
-  ): void {
-    if (mode === 'relay' || this.pathOverride === 'relay') return;
+  handleViewerJoined(viewerId: string, mode?: ViewerMode, iceServers?: RTCIceServer[]): void {
+    // Relay and SFU viewers get their media from the server.
+    if ((mode && mode !== 'webrtc') || this.pathOverride === 'relay') return;
     this.#mesh?.addViewer(viewerId, iceServers);
   }
 
@@ -435,6 +443,22 @@ export class BroadcastSession {
     if (!this.#mesh || this.pathOverride === 'relay') return;
     this.#mesh.removeViewer(viewerId);
     this.#mesh.addViewer(viewerId, iceServers);
+  }
+
+  /** The server says whether SFU viewers or WHEP players need our upstream copy to it. */
+  handleSfuDemand(demand: SfuDemand): void {
+    this.#sfuDemand = demand;
+    if (!this.isLive) return;
+    if (!this.#sfu && demand.active) {
+      this.#sfu = new SfuUpstream({
+        publish: (sdp) => this.#signalling.request('sfu_publish', { sdp }),
+        unpublish: () => void this.#signalling.request('sfu_unpublish', {}),
+        iceServers: () => this.#iceServers,
+        quality: this.quality,
+        onStatus: (status) => (this.sfuUpstream = status),
+      });
+    }
+    this.#sfu?.handleDemand(demand, this.previewStream);
   }
 
   /** The server says whether any relay viewer (or egress) needs the WebCodecs upstream. */
@@ -546,7 +570,9 @@ export class BroadcastSession {
     this.viewerCount = room.viewers.length;
     this.phase = this.#signalling.connectionState === 'connected' ? 'live' : 'reconnecting';
     this.#startStatsLoop();
+    this.#iceServers = room.iceServers;
     if (this.#demand?.active) void this.handleRelayDemand(this.#demand);
+    if (this.#sfuDemand?.active) this.handleSfuDemand(this.#sfuDemand);
   }
 
   #startStatsLoop(): void {
@@ -619,6 +645,10 @@ export class BroadcastSession {
     this.#statsTimer = null;
     this.#stopUpstream();
     this.#demand = null;
+    this.#sfu?.close();
+    this.#sfu = null;
+    this.#sfuDemand = null;
+    this.sfuUpstream = null;
     this.pathCounts = null;
     this.#closeMesh();
     this.#token = null;

@@ -1,5 +1,6 @@
 import {
   ROOM_CODE_PATTERN,
+  SFU_SUBSCRIBE_TIMEOUT_MS,
   hlsPlaylistPath,
   type ChatMessage,
   type JoinRoomResult,
@@ -22,6 +23,7 @@ import { createLogger } from '../lib/logger';
 import type { PathOverride } from '../lib/path-override';
 import { pathReasonFor, pathReasonText, type PathReason } from '../lib/path-reason';
 import { RelayPlayer } from '../lib/relay-player';
+import { SfuLink, type SfuLinkOptions } from '../lib/sfu-link';
 import { ViewerLink } from '../lib/viewer-link';
 import {
   errorFromCode,
@@ -48,7 +50,14 @@ export interface WatchSessionDeps {
   statsIntervalMs?: number;
   /** False where WebCodecs is missing, so the relay cannot play; detected for the real player. */
   relayPlayable?: boolean;
+  /** The viewer's connection to the server's SFU (tests pass a fake). */
+  createSfuLink?: (opts: SfuLinkOptions) => SfuLinkPort;
 }
+
+export type SfuLinkPort = Pick<
+  SfuLink,
+  'collectStats' | 'probeFramesDecoded' | 'close' | 'framesDecoded'
+>;
 
 /** What the page's HLS player should play while the ladder is on HLS. */
 export interface HlsSource {
@@ -97,9 +106,11 @@ export class WatchSession {
   /** The page's HLS player, as it reports itself. */
   hlsPlayer = $state.raw<HlsPlayerSnapshot | null>(null);
 
-  /** The ACTIVE path: the relay or HLS whenever they feed the video. */
+  /** The ACTIVE path: the relay, HLS or the SFU whenever they feed the video. */
   path = $derived(
-    this.ladder?.active === 'relay' || this.ladder?.active === 'hls'
+    this.ladder?.active === 'relay' ||
+      this.ladder?.active === 'hls' ||
+      this.ladder?.active === 'sfu'
       ? this.ladder.active
       : (this.digest?.path ?? null),
   );
@@ -120,6 +131,9 @@ export class WatchSession {
   #webrtcStream: MediaStream | null = null;
   #player: RelayPlayerPort | null = null;
   #relayStream: MediaStream | null = null;
+  readonly #createSfuLink: (opts: SfuLinkOptions) => SfuLinkPort;
+  #sfu: SfuLinkPort | null = null;
+  #sfuStream: MediaStream | null = null;
   #broadcasterId: string | null = null;
   #iceServers: RTCIceServer[] = [];
   /** Bumped by every close, so a link waiting for its request_offer ack knows it is stale. */
@@ -144,6 +158,7 @@ export class WatchSession {
     this.#signalling = deps.signalling;
     this.#createLink = deps.createLink ?? ((opts) => new ViewerLink(opts));
     this.#createRelayPlayer = deps.createRelayPlayer ?? ((opts) => new RelayPlayer(opts));
+    this.#createSfuLink = deps.createSfuLink ?? ((opts) => new SfuLink(opts));
     this.#statsIntervalMs = deps.statsIntervalMs ?? 1000;
     // The real RelayPlayer needs WebCodecs; an injected player says so itself.
     this.#relayPlayable = deps.relayPlayable ?? (deps.createRelayPlayer ? true : canDecodeRelay());
@@ -158,6 +173,8 @@ export class WatchSession {
         closeRelay: (unsubscribe) => this.#closeRelay(unsubscribe),
         openHls: (cause) => this.#openHls(cause),
         closeHls: () => this.#closeHls(),
+        openSfu: (reason) => this.#openSfu(reason),
+        closeSfu: (unsubscribe) => this.#closeSfu(unsubscribe),
         onChange: (snapshot) => this.#handleLadder(snapshot),
       },
     });
@@ -453,6 +470,42 @@ export class WatchSession {
     if (unsubscribe && !this.#destroyed) void this.#signalling.request('relay_unsubscribe', {});
   }
 
+  /** Ladder effect: WebRTC to the server's SFU (the broadcaster's upstream copy). */
+  #openSfu(reason: ModeReason): void {
+    this.#closeSfu(false);
+    const link = this.#createSfuLink({
+      subscribe: (sdp) =>
+        this.#signalling.request('sfu_subscribe', { sdp, reason }, SFU_SUBSCRIBE_TIMEOUT_MS),
+      iceServers: this.#iceServers,
+      onStream: (stream) => {
+        if (link !== this.#sfu || this.isTerminal) return;
+        this.#sfuStream = stream;
+        this.#showActive();
+      },
+      onFailed: (code, message) => {
+        if (link !== this.#sfu || this.#destroyed) return;
+        log.warn('sfu failed', code, message);
+        this.#ladder.sfuFailed(
+          code === 'CODEC_UNSUPPORTED'
+            ? { kind: 'codec', codec: /receive (\w+) over/.exec(message)?.[1] ?? null }
+            : { kind: 'unavailable' },
+        );
+      },
+    });
+    this.#sfu = link;
+    this.#showActive();
+  }
+
+  #closeSfu(unsubscribe: boolean): void {
+    const had = this.#sfu !== null;
+    this.#sfu?.close();
+    this.#sfu = null;
+    this.#sfuStream = null;
+    if (had && unsubscribe && !this.#destroyed) {
+      void this.#signalling.request('sfu_unsubscribe', {});
+    }
+  }
+
   /** Ladder effect: the page mounts an HLS player on the mirror. */
   #openHls(cause: HlsCause): void {
     this.hlsPlayer = null;
@@ -467,7 +520,11 @@ export class WatchSession {
   #handleLadder(snapshot: LadderSnapshot): void {
     const switched = snapshot.active !== this.ladder?.active;
     this.ladder = snapshot;
-    this.#syncProbe(snapshot.phase === 'webrtc-trying' || snapshot.retrying);
+    this.#syncProbe(
+      snapshot.phase === 'webrtc-trying' ||
+        snapshot.retrying ||
+        (snapshot.phase === 'sfu' && !snapshot.sfuPlaying),
+    );
     // The other path's numbers would be wrong for a second; the next report refills them.
     if (switched) this.digest = null;
     this.#showActive();
@@ -485,7 +542,12 @@ export class WatchSession {
       else if (this.state !== 'reconnecting') this.state = 'connecting';
       return;
     }
-    const stream = active === 'relay' ? this.#relayStream : this.#webrtcStream;
+    const stream =
+      active === 'relay'
+        ? this.#relayStream
+        : active === 'sfu'
+          ? this.#sfuStream
+          : this.#webrtcStream;
     if (this.stream !== stream) this.stream = stream;
     if (stream) this.state = 'playing';
     else if (this.state !== 'reconnecting' || this.#signalling.connectionState === 'connected') {
@@ -504,6 +566,16 @@ export class WatchSession {
   }
 
   async #probe(): Promise<void> {
+    const sfu = this.#sfu;
+    if (sfu && !this.#probing) {
+      this.#probing = true;
+      try {
+        if ((await sfu.probeFramesDecoded()) > 0 && sfu === this.#sfu) this.#ladder.sfuFrames();
+      } finally {
+        this.#probing = false;
+      }
+      return;
+    }
     const link = this.#link;
     if (!link || this.#probing) return;
     this.#probing = true;
@@ -548,6 +620,11 @@ export class WatchSession {
       if (digest) digest = { ...digest, path: 'relay' };
     } else if (snapshot.active === 'webrtc' && link === this.#link) {
       digest = webrtcDigest;
+    } else if (snapshot.active === 'sfu' && this.#sfu) {
+      const sfu = this.#sfu;
+      digest = await sfu.collectStats();
+      if (sfu !== this.#sfu) return;
+      if (sfu.framesDecoded > 0) this.#ladder.sfuFrames();
     }
     if (!digest) return;
     const reason = pathReasonText(pathReasonFor(snapshot, digest));

@@ -113,6 +113,8 @@ export const en = {
   'path.turn': 'TURN',
   'path.relay': 'Relay',
   'path.hls': 'HLS',
+  'path.sfu': 'SFU',
+  'path.whep': 'WHEP',
 
   'chat.title': 'Chat',
   'chat.placeholder': 'Say something…',
@@ -134,6 +136,7 @@ export const en = {
   'error.UNAUTHORIZED': 'Not allowed.',
   'error.SERVER_BUSY': 'The server is at capacity; try again later.',
   'error.INTERNAL_ERROR': 'Something went wrong on the server.',
+  'error.CODEC_UNSUPPORTED': "This browser cannot receive the room's video codec over WebRTC.",
   'error.TIMEOUT': 'The server did not answer in time.',
   'error.DISCONNECTED': 'Not connected to the server.',
   'error.media': 'Could not start the camera or screen: {detail}',
@@ -171,6 +174,12 @@ export const en = {
   'reason.hlsChosen': 'You switched to the HLS mirror: a few seconds behind live',
   'reason.hlsRelayOff':
     'No WebRTC media after {seconds} s and the server relay is off; using the HLS mirror (a few seconds behind)',
+  'reason.sfuForced': 'SFU forced by ?path=sfu',
+  'reason.sfuOverflow': "The broadcaster's mesh is full; using the server's WebRTC SFU",
+  'reason.sfuSaturated': "The broadcaster's upload is saturated; using the server's WebRTC SFU",
+  'reason.relaySfuCodec': 'This browser cannot play {codec} over WebRTC; using the server relay',
+  'reason.relaySfuFailed': 'The SFU did not work here; using the server relay',
+  'reason.sfuFailedDirect': 'The SFU did not work here; using WebRTC to the broadcaster',
   'reason.hlsRelayUnplayable':
     'WebRTC failed and this browser cannot decode the server relay; using the HLS mirror (a few seconds behind)',
 
@@ -184,6 +193,11 @@ export const en = {
   'broadcast.relayUpstreamOff': 'Relay upstream: off',
   'broadcast.relayUpstreamError': 'Relay upstream failed: {detail}',
   'broadcast.pathCounts': 'Paths: {direct} direct · {turn} TURN · {relay} relay',
+  'broadcast.pathCountsSfu': ' · {sfu} SFU · {whep} WHEP',
+  'broadcast.sfuUpstreamOn': 'SFU upstream: on ({codec})',
+  'broadcast.sfuUpstreamConnecting': 'SFU upstream: connecting…',
+  'broadcast.sfuUpstreamOff': 'SFU upstream: off',
+  'broadcast.sfuUpstreamError': 'SFU upstream failed: {detail}',
 
   'check.title': 'Connection check',
   'check.intro':

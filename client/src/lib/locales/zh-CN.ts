@@ -110,6 +110,8 @@ export const zhCN: Messages = {
   'path.turn': 'TURN 中继',
   'path.relay': '服务器转发',
   'path.hls': 'HLS',
+  'path.sfu': 'SFU',
+  'path.whep': 'WHEP',
 
   'chat.title': '聊天',
   'chat.placeholder': '说点什么…',
@@ -131,6 +133,7 @@ export const zhCN: Messages = {
   'error.UNAUTHORIZED': '没有权限。',
   'error.SERVER_BUSY': '服务器已满，请稍后再试。',
   'error.INTERNAL_ERROR': '服务器出错了。',
+  'error.CODEC_UNSUPPORTED': '此浏览器无法通过 WebRTC 接收本房间的视频编码。',
   'error.TIMEOUT': '服务器响应超时。',
   'error.DISCONNECTED': '未连接到服务器。',
   'error.media': '无法打开摄像头或屏幕：{detail}',
@@ -164,6 +167,12 @@ export const zhCN: Messages = {
   'reason.hlsChosen': '你已切换到 HLS 镜像：比直播晚几秒',
   'reason.hlsRelayOff':
     '{seconds} 秒内未收到 WebRTC 媒体，且服务器中继已关闭；正在使用 HLS 镜像（晚几秒）',
+  'reason.sfuForced': '已通过 ?path=sfu 强制使用 SFU',
+  'reason.sfuOverflow': '主播的直连名额已满，使用服务器 WebRTC（SFU）',
+  'reason.sfuSaturated': '主播的上行带宽已满，使用服务器 WebRTC（SFU）',
+  'reason.relaySfuCodec': '此浏览器无法通过 WebRTC 播放 {codec}，使用服务器转发',
+  'reason.relaySfuFailed': 'SFU 在此不可用，使用服务器转发',
+  'reason.sfuFailedDirect': 'SFU 在此不可用，改用与主播的 WebRTC 直连',
   'reason.hlsRelayUnplayable':
     'WebRTC 连接失败，且此浏览器无法解码服务器中继；正在使用 HLS 镜像（晚几秒）',
 
@@ -176,6 +185,11 @@ export const zhCN: Messages = {
   'broadcast.relayUpstreamOff': '转发上行：关闭',
   'broadcast.relayUpstreamError': '转发上行失败：{detail}',
   'broadcast.pathCounts': '路径：直连 {direct} · TURN {turn} · 转发 {relay}',
+  'broadcast.pathCountsSfu': ' · SFU {sfu} · WHEP {whep}',
+  'broadcast.sfuUpstreamOn': 'SFU 上行：开启（{codec}）',
+  'broadcast.sfuUpstreamConnecting': 'SFU 上行：连接中…',
+  'broadcast.sfuUpstreamOff': 'SFU 上行：关闭',
+  'broadcast.sfuUpstreamError': 'SFU 上行失败：{detail}',
 
   'check.title': '连接检测',
   'check.intro':
